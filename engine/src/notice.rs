@@ -1,0 +1,201 @@
+//! Notices: what the engine tells the admin about a row. Codes are exactly the contract's;
+//! severities and wording live here, in one place.
+//!
+//! | code | severity | when |
+//! |---|---|---|
+//! | `request_failed` | error | Openprovider status FAI |
+//! | `unknown_status` | warning | an Openprovider status the table does not know |
+//! | `invalid_date` | error | the expiry source is unparseable, or missing for an ACT domain |
+//! | `due_date_shift_too_large` | warning | the due date would move further than the guard |
+//! | `whois_privacy_not_allowed` | warning | ID protection wanted where the TLD has none |
+//! | `not_modifiable` | info | a wanted Openprovider change while the domain is not ACT |
+//! | `not_in_openprovider` | error / info | no record: listing complete, or look-up said not found |
+//! | `lookup_failed` | error / info | no record: the look-up itself failed |
+//! | `not_checked` | error / info | no record, and no look-up said why |
+//! | `invalid_record` | error | the WHMCS row cannot be judged |
+//! | `duplicate_domain` | warning / info | another row of the same name is the one kept in sync |
+//!
+//! "error / info": error for rows in the Active or Pending class, info otherwise.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    RequestFailed,
+    UnknownStatus,
+    InvalidDate,
+    DueDateShiftTooLarge,
+    WhoisPrivacyNotAllowed,
+    NotModifiable,
+    NotInOpenprovider,
+    LookupFailed,
+    NotChecked,
+    InvalidRecord,
+    DuplicateDomain,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::RequestFailed => "request_failed",
+            Code::UnknownStatus => "unknown_status",
+            Code::InvalidDate => "invalid_date",
+            Code::DueDateShiftTooLarge => "due_date_shift_too_large",
+            Code::WhoisPrivacyNotAllowed => "whois_privacy_not_allowed",
+            Code::NotModifiable => "not_modifiable",
+            Code::NotInOpenprovider => "not_in_openprovider",
+            Code::LookupFailed => "lookup_failed",
+            Code::NotChecked => "not_checked",
+            Code::InvalidRecord => "invalid_record",
+            Code::DuplicateDomain => "duplicate_domain",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+}
+
+impl Notice {
+    fn new(severity: Severity, code: Code, message: impl Into<String>) -> Notice {
+        Notice {
+            severity,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn request_failed() -> Notice {
+        // Worded exactly as the old cron logged it, so admins recognise it.
+        Notice::new(
+            Severity::Error,
+            Code::RequestFailed,
+            "The domain name request has failed",
+        )
+    }
+
+    pub fn unknown_status(op_status: Option<&str>) -> Notice {
+        let message = match op_status {
+            Some(s) => format!(
+                "Openprovider status {s:?} is not one opsync knows; the WHMCS status was left as it is"
+            ),
+            None => "Openprovider gave no status; the WHMCS status was left as it is".to_string(),
+        };
+        Notice::new(Severity::Warning, Code::UnknownStatus, message)
+    }
+
+    pub fn invalid_date(field: &str, raw: Option<&str>) -> Notice {
+        let message = match raw {
+            Some(raw) => format!(
+                "Openprovider {field} {raw} is not a valid date; expirydate was left as it is"
+            ),
+            None => format!(
+                "Openprovider gives no {field} for this active domain; expirydate was left as it is"
+            ),
+        };
+        Notice::new(Severity::Error, Code::InvalidDate, message)
+    }
+
+    pub fn due_date_shift_too_large(
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        shift: i64,
+        max: i64,
+    ) -> Notice {
+        Notice::new(
+            Severity::Warning,
+            Code::DueDateShiftTooLarge,
+            format!(
+                "nextduedate would move {shift} days, from {from} to {to}, more than the {max} \
+                 allowed; left as it is (check the invoices by hand)"
+            ),
+        )
+    }
+
+    pub fn whois_privacy_not_allowed() -> Notice {
+        Notice::new(
+            Severity::Warning,
+            Code::WhoisPrivacyNotAllowed,
+            "ID protection is on in WHMCS, but Openprovider does not allow WHOIS privacy for this domain",
+        )
+    }
+
+    pub fn not_modifiable(what: &str, op_status: Option<&str>) -> Notice {
+        Notice::new(
+            Severity::Info,
+            Code::NotModifiable,
+            format!(
+                "{what} not changed: Openprovider accepts changes only while the domain is ACT, \
+                 and it is {}",
+                op_status.unwrap_or("without a status")
+            ),
+        )
+    }
+
+    pub fn not_in_openprovider(live: bool) -> Notice {
+        Notice::new(
+            severity_for_missing(live),
+            Code::NotInOpenprovider,
+            "Not found in the Openprovider account",
+        )
+    }
+
+    pub fn lookup_failed(live: bool, message: &str) -> Notice {
+        let message = if message.is_empty() {
+            "The Openprovider look-up failed".to_string()
+        } else {
+            format!("The Openprovider look-up failed: {message}")
+        };
+        Notice::new(severity_for_missing(live), Code::LookupFailed, message)
+    }
+
+    pub fn not_checked(live: bool) -> Notice {
+        Notice::new(
+            severity_for_missing(live),
+            Code::NotChecked,
+            "Not checked: this run did not read the domain from Openprovider",
+        )
+    }
+
+    pub fn invalid_record(defects: &[String]) -> Notice {
+        Notice::new(
+            Severity::Error,
+            Code::InvalidRecord,
+            format!("The WHMCS row was left alone: {}", defects.join("; ")),
+        )
+    }
+
+    pub fn duplicate_domain(live: bool, kept_id: u64) -> Notice {
+        Notice::new(
+            if live {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            Code::DuplicateDomain,
+            format!(
+                "Another WHMCS row (#{kept_id}) holds the same domain and is the one kept in sync"
+            ),
+        )
+    }
+}
+
+fn severity_for_missing(expects_record: bool) -> Severity {
+    if expects_record {
+        Severity::Error
+    } else {
+        Severity::Info
+    }
+}

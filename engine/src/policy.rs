@@ -1,0 +1,135 @@
+//! The policy: which rules run and how. Every field is optional; the defaults are the
+//! contract's. Unknown fields are an error here (unlike in the snapshots): a misspelt
+//! policy field silently ignored would change what the sync does.
+
+use serde_json::Value;
+
+use crate::snapshot::{kind_of, object, RequestError};
+use crate::status::WhmcsStatus;
+
+/// Which Openprovider date is the domain's expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpirySource {
+    ExpirationDate,
+    RenewalDate,
+}
+
+impl ExpirySource {
+    pub fn field(self) -> &'static str {
+        match self {
+            ExpirySource::ExpirationDate => "expiration_date",
+            ExpirySource::RenewalDate => "renewal_date",
+        }
+    }
+}
+
+/// The largest due-date offset accepted, in days (ten years).
+pub const MAX_OFFSET_DAYS: i64 = 3650;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub sync_status: bool,
+    pub sync_expiry_date: bool,
+    pub expiry_source: ExpirySource,
+    pub sync_due_date: bool,
+    pub due_date_offset_days: i64,
+    /// `None`: no guard.
+    pub due_date_max_shift_days: Option<i64>,
+    pub sync_auto_renew: bool,
+    pub sync_whois_privacy: bool,
+    pub protected_statuses: Vec<WhmcsStatus>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            sync_status: true,
+            sync_expiry_date: true,
+            expiry_source: ExpirySource::ExpirationDate,
+            sync_due_date: true,
+            due_date_offset_days: 0,
+            due_date_max_shift_days: Some(100),
+            sync_auto_renew: true,
+            sync_whois_privacy: true,
+            protected_statuses: vec![WhmcsStatus::Fraud, WhmcsStatus::Cancelled],
+        }
+    }
+}
+
+impl Policy {
+    pub fn is_protected(&self, status: WhmcsStatus) -> bool {
+        self.protected_statuses.contains(&status)
+    }
+
+    pub(crate) fn from_value(value: &Value, path: &str) -> Result<Policy, RequestError> {
+        let mut policy = Policy::default();
+        for (key, v) in object(value, path)? {
+            let at = format!("{path}.{key}");
+            match key.as_str() {
+                "sync_status" => policy.sync_status = boolean(v, &at)?,
+                "sync_expiry_date" => policy.sync_expiry_date = boolean(v, &at)?,
+                "sync_due_date" => policy.sync_due_date = boolean(v, &at)?,
+                "sync_auto_renew" => policy.sync_auto_renew = boolean(v, &at)?,
+                "sync_whois_privacy" => policy.sync_whois_privacy = boolean(v, &at)?,
+                "expiry_source" => {
+                    policy.expiry_source = match v.as_str() {
+                        Some("expiration_date") => ExpirySource::ExpirationDate,
+                        Some("renewal_date") => ExpirySource::RenewalDate,
+                        _ => {
+                            return Err(RequestError::new(
+                                at,
+                                "expected \"expiration_date\" or \"renewal_date\"",
+                            ))
+                        }
+                    }
+                }
+                "due_date_offset_days" => {
+                    policy.due_date_offset_days = days(v, &at, MAX_OFFSET_DAYS)?;
+                }
+                "due_date_max_shift_days" => {
+                    policy.due_date_max_shift_days = match v {
+                        Value::Null => None,
+                        v => Some(days(v, &at, i64::from(i32::MAX))?),
+                    }
+                }
+                "protected_statuses" => {
+                    let list = v.as_array().ok_or_else(|| {
+                        RequestError::new(&at, "expected an array of WHMCS statuses")
+                    })?;
+                    let mut statuses = Vec::with_capacity(list.len());
+                    for (i, s) in list.iter().enumerate() {
+                        let status = s.as_str().and_then(WhmcsStatus::parse).ok_or_else(|| {
+                            RequestError::new(
+                                format!("{at}[{i}]"),
+                                format!("expected one of {}", WhmcsStatus::ALL_NAMES),
+                            )
+                        })?;
+                        statuses.push(status);
+                    }
+                    policy.protected_statuses = statuses;
+                }
+                _ => return Err(RequestError::new(at, "unknown policy field")),
+            }
+        }
+        Ok(policy)
+    }
+}
+
+fn boolean(v: &Value, path: &str) -> Result<bool, RequestError> {
+    v.as_bool().ok_or_else(|| {
+        RequestError::new(
+            path,
+            format!("expected true or false, found {}", kind_of(v)),
+        )
+    })
+}
+
+fn days(v: &Value, path: &str, max: i64) -> Result<i64, RequestError> {
+    match v.as_i64() {
+        Some(n) if (0..=max).contains(&n) => Ok(n),
+        _ => Err(RequestError::new(
+            path,
+            format!("expected a whole number of days from 0 to {max}"),
+        )),
+    }
+}

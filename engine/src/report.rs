@@ -1,0 +1,378 @@
+//! The report email, rendered from a response so that every host sends the same words.
+//!
+//! Input: `{response, dry_run?, send_empty?, failures?}`. `failures` are what the host
+//! could not do with the response (an Openprovider update refused, a WHMCS row edited
+//! meanwhile): each names the row (`whmcs_id`), the `side` (`whmcs` or `openprovider`) and
+//! a message; that side's changes of that row are then not reported as made.
+//!
+//! Output: `{send, subject, text, html}`. Errors come first (failures, then error notices),
+//! then warnings, then one table per kind of change (status, expiry, due date, auto-renew,
+//! WHOIS privacy) with old and new values and a count; informational notices are counted
+//! by code, not listed. `send` is false when nothing changed and nothing failed, unless
+//! `send_empty` asks for a report on every run.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::changes::{Change, Response, RowResult};
+use crate::notice::Severity;
+use crate::snapshot::RequestError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Whmcs,
+    Openprovider,
+}
+
+/// Something the host could not do for one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    pub whmcs_id: u64,
+    pub domain: String,
+    pub side: Side,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportInput {
+    pub response: Response,
+    /// Nothing was written: changes are reported as what would change.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Send a report even when nothing changed and nothing failed.
+    #[serde(default)]
+    pub send_empty: bool,
+    #[serde(default)]
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub send: bool,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl ReportInput {
+    pub fn from_json(bytes: &[u8]) -> Result<ReportInput, RequestError> {
+        serde_json::from_slice(bytes).map_err(|e| RequestError::new("report input", format!("{e}")))
+    }
+}
+
+impl Report {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+}
+
+/// One line of a table: domain, from, to.
+struct Line {
+    domain: String,
+    from: String,
+    to: String,
+}
+
+struct Section {
+    title: &'static str,
+    lines: Vec<Line>,
+}
+
+/// A problem line: domain, what, message.
+struct Problem {
+    domain: String,
+    what: String,
+    message: String,
+}
+
+pub fn render(input: &ReportInput) -> Report {
+    let failed: HashSet<(u64, Side)> = input
+        .failures
+        .iter()
+        .map(|f| (f.whmcs_id, f.side))
+        .collect();
+
+    let mut errors: Vec<Problem> = input
+        .failures
+        .iter()
+        .map(|f| Problem {
+            domain: f.domain.clone(),
+            what: match f.side {
+                Side::Whmcs => "WHMCS update failed".to_string(),
+                Side::Openprovider => "Openprovider update failed".to_string(),
+            },
+            message: f.message.clone(),
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    let mut info: BTreeMap<&'static str, u64> = BTreeMap::new();
+
+    let mut sections = [
+        Section {
+            title: "Status",
+            lines: Vec::new(),
+        },
+        Section {
+            title: "Expiry date",
+            lines: Vec::new(),
+        },
+        Section {
+            title: "Due date",
+            lines: Vec::new(),
+        },
+        Section {
+            title: "Auto-renew",
+            lines: Vec::new(),
+        },
+        Section {
+            title: "WHOIS privacy",
+            lines: Vec::new(),
+        },
+    ];
+    let mut changed_domains = 0u64;
+
+    for r in &input.response.results {
+        for n in &r.notices {
+            let problem = || Problem {
+                domain: r.domain.clone(),
+                what: n.code.as_str().to_string(),
+                message: n.message.clone(),
+            };
+            match n.severity {
+                Severity::Error => errors.push(problem()),
+                Severity::Warning => warnings.push(problem()),
+                Severity::Info => *info.entry(n.code.as_str()).or_default() += 1,
+            }
+        }
+        if collect_changes(r, &failed, &mut sections) {
+            changed_domains += 1;
+        }
+    }
+
+    let send = input.send_empty || changed_domains > 0 || !errors.is_empty();
+    let subject = subject(input.dry_run, changed_domains, errors.len(), warnings.len());
+    let summary = &input.response.summary;
+    let intro = if input.dry_run {
+        "Dry run: nothing was written. These are the changes a sync would make."
+    } else {
+        "opsync compared WHMCS with Openprovider and made these changes."
+    };
+    let counts = format!(
+        "Domains checked: {}. {} {}. Errors: {}. Warnings: {}.",
+        summary.rows,
+        if input.dry_run {
+            "Would change:"
+        } else {
+            "Changed:"
+        },
+        changed_domains,
+        errors.len(),
+        warnings.len()
+    );
+    let info_line = (!info.is_empty()).then(|| {
+        let parts: Vec<String> = info.iter().map(|(code, n)| format!("{code} {n}")).collect();
+        format!("For information, not listed: {}.", parts.join(", "))
+    });
+
+    // Plain text.
+    let mut text = format!("{intro}\n{counts}\n");
+    let problem_tables = [("Errors", &errors), ("Warnings", &warnings)];
+    for (title, list) in problem_tables {
+        if !list.is_empty() {
+            let rows: Vec<[&str; 3]> = list
+                .iter()
+                .map(|p| [p.domain.as_str(), p.what.as_str(), p.message.as_str()])
+                .collect();
+            text_table(&mut text, title, ["Domain", "Problem", "Detail"], &rows);
+        }
+    }
+    for s in sections.iter().filter(|s| !s.lines.is_empty()) {
+        let rows: Vec<[&str; 3]> = s
+            .lines
+            .iter()
+            .map(|l| [l.domain.as_str(), l.from.as_str(), l.to.as_str()])
+            .collect();
+        text_table(&mut text, s.title, ["Domain", "Was", "Now"], &rows);
+    }
+    if let Some(line) = &info_line {
+        let _ = write!(text, "\n{line}\n");
+    }
+    let _ = write!(text, "\n-- \n{}\n", input.response.engine);
+
+    // HTML.
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">\n",
+    );
+    let _ = writeln!(html, "<h2>{}</h2>", escape(&subject));
+    let _ = writeln!(html, "<p>{}<br>{}</p>", escape(intro), escape(&counts));
+    for (title, list) in problem_tables {
+        if !list.is_empty() {
+            let rows: Vec<[&str; 3]> = list
+                .iter()
+                .map(|p| [p.domain.as_str(), p.what.as_str(), p.message.as_str()])
+                .collect();
+            html_table(&mut html, title, ["Domain", "Problem", "Detail"], &rows);
+        }
+    }
+    for s in sections.iter().filter(|s| !s.lines.is_empty()) {
+        let rows: Vec<[&str; 3]> = s
+            .lines
+            .iter()
+            .map(|l| [l.domain.as_str(), l.from.as_str(), l.to.as_str()])
+            .collect();
+        html_table(&mut html, s.title, ["Domain", "Was", "Now"], &rows);
+    }
+    if let Some(line) = &info_line {
+        let _ = writeln!(html, "<p>{}</p>", escape(line));
+    }
+    let _ = writeln!(
+        html,
+        "<p style=\"color:#777\">{}</p>\n</body></html>",
+        escape(&input.response.engine)
+    );
+
+    Report {
+        send,
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Adds the row's reportable changes to the sections; true when it had any.
+fn collect_changes(
+    r: &RowResult,
+    failed: &HashSet<(u64, Side)>,
+    sections: &mut [Section; 5],
+) -> bool {
+    let mut any = false;
+    let mut add = |i: usize, domain: &str, from: String, to: String| {
+        sections[i].lines.push(Line {
+            domain: domain.to_string(),
+            from,
+            to,
+        });
+        any = true;
+    };
+    if !failed.contains(&(r.whmcs_id, Side::Whmcs)) {
+        let w = &r.whmcs_changes;
+        if let Some(c) = &w.status {
+            add(0, &r.domain, shown(c), c.to.clone());
+        }
+        if let Some(c) = &w.expirydate {
+            add(1, &r.domain, shown(c), c.to.clone());
+        }
+        if let Some(c) = &w.nextduedate {
+            add(2, &r.domain, shown(c), c.to.clone());
+        }
+    }
+    if !failed.contains(&(r.whmcs_id, Side::Openprovider)) {
+        let o = &r.openprovider_changes;
+        if let Some(c) = &o.autorenew {
+            add(3, &r.domain, shown(c), c.to.clone());
+        }
+        if let Some(c) = &o.is_private_whois_enabled {
+            let word = |b: bool| if b { "on" } else { "off" }.to_string();
+            add(
+                4,
+                &r.domain,
+                c.from.map(word).unwrap_or_else(|| "(unknown)".into()),
+                word(c.to),
+            );
+        }
+    }
+    any
+}
+
+fn shown(c: &Change<String>) -> String {
+    c.from.clone().unwrap_or_else(|| "(unknown)".to_string())
+}
+
+fn subject(dry_run: bool, changed: u64, errors: usize, warnings: usize) -> String {
+    let mut parts = Vec::new();
+    match (changed, dry_run) {
+        (0, _) => parts.push("no changes".to_string()),
+        (1, false) => parts.push("1 domain changed".to_string()),
+        (n, false) => parts.push(format!("{n} domains changed")),
+        (1, true) => parts.push("1 domain would change".to_string()),
+        (n, true) => parts.push(format!("{n} domains would change")),
+    }
+    match errors {
+        0 => {}
+        1 => parts.push("1 error".to_string()),
+        n => parts.push(format!("{n} errors")),
+    }
+    match warnings {
+        0 => {}
+        1 => parts.push("1 warning".to_string()),
+        n => parts.push(format!("{n} warnings")),
+    }
+    format!(
+        "{}Domain Synchronisation Report: {}",
+        if dry_run { "[dry run] " } else { "" },
+        parts.join(", ")
+    )
+}
+
+fn text_table(out: &mut String, title: &str, head: [&str; 3], rows: &[[&str; 3]]) {
+    let mut width = head.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let _ = write!(out, "\n{title} ({})\n", rows.len());
+    let line = |out: &mut String, cells: &[&str; 3]| {
+        let _ = writeln!(
+            out,
+            "  {:w0$}  {:w1$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            w0 = width[0],
+            w1 = width[1]
+        );
+    };
+    line(out, &head);
+    for row in rows {
+        line(out, row);
+    }
+}
+
+fn html_table(out: &mut String, title: &str, head: [&str; 3], rows: &[[&str; 3]]) {
+    let _ = writeln!(out, "<h3>{} ({})</h3>", escape(title), rows.len());
+    out.push_str("<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse\">\n<tr>");
+    for h in head {
+        let _ = write!(out, "<th align=\"left\">{}</th>", escape(h));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{}</td>", escape(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+/// HTML-escapes text for element content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! `opsync`: the native host. See `opsync --help`.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "opsync",
+    version,
+    about = "Keeps WHMCS domain records and Openprovider domains in step",
+    long_about = "Keeps WHMCS domain records and Openprovider domains in step.\n\n\
+        Openprovider leads status, expiry date and due date; WHMCS leads auto-renew and \
+        ID protection (WHOIS privacy). Every decision is made by one pure engine; this \
+        program only reads, calls the engine, and applies what it answers."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the decision engine on one request (engine contract v1).
+    ///
+    /// Reads a request from FILE (or standard input when FILE is absent or "-") and
+    /// prints the response on standard output. The request holds the policy, the WHMCS
+    /// rows (`whmcs[]`: id, domain, status, expirydate, nextduedate, nextinvoicedate,
+    /// donotrenew, idprotection) and the Openprovider domains as the API returns them
+    /// (`openprovider.domains[]`, with `complete` true for a full listing). The response
+    /// holds one result per WHMCS row: the WHMCS changes, the Openprovider changes and
+    /// notices, each change as {from, to}, plus a summary.
+    ///
+    /// An invalid request prints one line on standard error naming the JSON path of the
+    /// problem (e.g. `whmcs[3].id: expected an integer`), nothing on standard output,
+    /// and exits with status 1.
+    Decide {
+        /// The request file; standard input when absent or "-".
+        file: Option<PathBuf>,
+        /// Which build of the engine answers.
+        #[arg(long, value_enum, default_value_t = EngineKind::Native)]
+        engine: EngineKind,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineKind {
+    /// The engine compiled into this program.
+    Native,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decide { file, engine } => decide(file, engine),
+    }
+}
+
+fn decide(file: Option<PathBuf>, engine: EngineKind) -> ExitCode {
+    let request = match read_input(file.as_ref()) {
+        Ok(bytes) => bytes,
+        Err(message) => return fail(&message),
+    };
+    let answer = match engine {
+        EngineKind::Native => opsync_engine::decide_json(&request).map_err(|e| e.to_string()),
+    };
+    match answer {
+        Ok(mut response) => {
+            response.push(b'\n');
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(&response).and_then(|()| out.flush()) {
+                return fail(&format!("cannot write the response: {e}"));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => fail(&message),
+    }
+}
+
+fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// One line on standard error, exit status 1.
+fn fail(message: &str) -> ExitCode {
+    let line = message.replace(['\n', '\r'], " ");
+    eprintln!("opsync: {line}");
+    ExitCode::from(1)
+}
