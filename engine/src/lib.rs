@@ -39,6 +39,9 @@ pub mod renewal;
 pub mod report;
 pub mod snapshot;
 pub mod status;
+#[doc(hidden)]
+pub mod synthetic;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod abi;

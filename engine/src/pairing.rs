@@ -5,14 +5,24 @@
 //! - Several Openprovider domains of one name: ACT first, then the highest id (ties on
 //!   both are broken by content, so the listing's order never matters).
 //! - Several WHMCS rows of one name: the highest id among live rows (see
-//!   [`WhmcsStatus::is_live`]), or the highest id when none is live. Rows that cannot be
+//!   [`WhmcsStatus::is_live`](crate::status::WhmcsStatus::is_live)), or the highest id when none is live. Rows that cannot be
 //!   judged (`invalid_record`) take no part.
+//!
+//!   One refinement keeps law 1 (idempotence): a live row that this run's status decision
+//!   makes Expired (Openprovider says DEL) does not count as live. Read literally, the
+//!   contract would keep row 10 of two Active rows 3 and 10, expire it, and on the next
+//!   run keep row 3 instead and expire that one too: the very "duplicates silently
+//!   expired" failure of the old cron, spread over two runs. With the refinement, row 10
+//!   is kept whatever happens to it, and row 3 keeps its `duplicate_domain` warning until
+//!   an admin resolves it. Where no live row is about to become Expired, the two readings
+//!   agree.
 
 use std::collections::HashMap;
 
 use crate::name::normalize;
+use crate::policy::Policy;
 use crate::snapshot::{LookupError, OpDomain, Request, WhmcsRow};
-use crate::status::{WhmcsStatus, MODIFIABLE_OP_STATUS};
+use crate::status::{self, MODIFIABLE_OP_STATUS};
 
 pub struct Pairing<'a> {
     /// Normalised name per WHMCS row (request order); `None` for an unusable name.
@@ -43,18 +53,29 @@ impl<'a> Pairing<'a> {
         let names: Vec<Option<String>> =
             request.whmcs.iter().map(|r| normalize(&r.domain)).collect();
 
+        // Rows that take part in choosing, by name; only names with several rows matter.
+        let judged = || {
+            request
+                .whmcs
+                .iter()
+                .zip(&names)
+                .filter(|(row, _)| row.status.is_some() && row.defects.is_empty())
+                .filter_map(|(row, name)| Some((row, name.as_deref()?)))
+        };
+        let mut counts: HashMap<&str, u32> = HashMap::with_capacity(names.len());
+        for (_, name) in judged() {
+            *counts.entry(name).or_default() += 1;
+        }
         let mut groups: HashMap<&str, Vec<&WhmcsRow>> = HashMap::new();
-        for (row, name) in request.whmcs.iter().zip(&names) {
-            if let (Some(name), Some(_)) = (name, row.status) {
-                if row.defects.is_empty() {
-                    groups.entry(name.as_str()).or_default().push(row);
-                }
-            }
+        for (row, name) in judged().filter(|(_, name)| counts[name] > 1) {
+            groups.entry(name).or_default().push(row);
         }
         let kept = groups
             .into_iter()
-            .filter(|(_, rows)| rows.len() > 1)
-            .map(|(name, rows)| (name.to_string(), kept_row(&rows)))
+            .map(|(name, rows)| {
+                let op = op_by_name.get(name).copied();
+                (name.to_string(), kept_row(&rows, op, &request.policy))
+            })
             .collect();
 
         let mut lookups: HashMap<String, &LookupError> = HashMap::new();
@@ -95,12 +116,23 @@ impl<'a> Pairing<'a> {
     }
 }
 
-fn kept_row(rows: &[&WhmcsRow]) -> u64 {
-    let live_max = rows
-        .iter()
-        .filter(|r| r.status.is_some_and(WhmcsStatus::is_live))
-        .map(|r| r.id)
-        .max();
+/// The highest id among rows live now and still live after this run's status decision;
+/// the highest id when there is none.
+fn kept_row(rows: &[&WhmcsRow], op: Option<&OpDomain>, policy: &Policy) -> u64 {
+    let stays_live = |row: &WhmcsRow| {
+        let Some(now) = row.status else { return false };
+        let after = match op {
+            Some(op) if policy.sync_status && !policy.is_protected(now) => {
+                match status::decide(now, op.status.as_deref()) {
+                    Ok(Some(target)) => target,
+                    _ => now,
+                }
+            }
+            _ => now,
+        };
+        now.is_live() && after.is_live()
+    };
+    let live_max = rows.iter().filter(|r| stays_live(r)).map(|r| r.id).max();
     live_max.unwrap_or_else(|| rows.iter().map(|r| r.id).max().unwrap_or(0))
 }
 
@@ -117,7 +149,6 @@ fn op_preferred(candidate: &OpDomain, current: &OpDomain) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::snapshot::LookupKind;
 
     #[test]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::snapshot::{kind_of, object, RequestError};
+use crate::snapshot::{expected_object, RequestError};
 use crate::status::WhmcsStatus;
 
 /// Which Openprovider date is the domain's expiry.
@@ -63,7 +63,10 @@ impl Policy {
 
     pub(crate) fn from_value(value: &Value, path: &str) -> Result<Policy, RequestError> {
         let mut policy = Policy::default();
-        for (key, v) in object(value, path)? {
+        let fields = value
+            .as_object()
+            .ok_or_else(|| RequestError::new(path, expected_object(kind_of(value))))?;
+        for (key, v) in fields {
             let at = format!("{path}.{key}");
             match key.as_str() {
                 "sync_status" => policy.sync_status = boolean(v, &at)?,
@@ -131,5 +134,16 @@ fn days(v: &Value, path: &str, max: i64) -> Result<i64, RequestError> {
             path,
             format!("expected a whole number of days from 0 to {max}"),
         )),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }

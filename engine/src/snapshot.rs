@@ -7,11 +7,13 @@
 //! engine can judge (an unknown status, a bad flag) are kept on the row as `defects` and
 //! answered with a notice.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::dates::{self, OpDate};
 use crate::policy::Policy;
 use crate::status::WhmcsStatus;
+use crate::wire::{Arr, Obj, Scalar};
 
 /// A request that cannot be answered: `path: problem`, e.g. `whmcs[3].id: expected an integer`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,44 +100,126 @@ pub struct LookupError {
     pub message: String,
 }
 
+/// The request as it arrives; every field accepts any JSON, judged below.
+#[derive(Deserialize)]
+struct RawRequest<'a> {
+    policy: Option<Value>,
+    #[serde(borrow)]
+    whmcs: Option<Arr<Obj<RawRow<'a>>>>,
+    #[serde(borrow)]
+    openprovider: Option<Obj<RawOpenprovider<'a>>>,
+    #[serde(borrow)]
+    lookup_errors: Option<Arr<Obj<RawLookup<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct RawRow<'a> {
+    #[serde(borrow)]
+    id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    domain: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    status: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    expirydate: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    nextduedate: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    nextinvoicedate: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    donotrenew: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    idprotection: Option<Scalar<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawOpenprovider<'a> {
+    complete: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    domains: Option<Arr<Obj<RawDomain<'a>>>>,
+}
+
+#[derive(Deserialize)]
+struct RawDomain<'a> {
+    #[serde(borrow)]
+    id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    domain: Option<Obj<RawName<'a>>>,
+    #[serde(borrow)]
+    status: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    expiration_date: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    renewal_date: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    autorenew: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    is_private_whois_enabled: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    is_private_whois_allowed: Option<Scalar<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawName<'a> {
+    #[serde(borrow)]
+    name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    extension: Option<Scalar<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawLookup<'a> {
+    #[serde(borrow)]
+    domain: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    kind: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    message: Option<Scalar<'a>>,
+}
+
 impl Request {
     /// Reads a request from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Request, RequestError> {
-        let value: Value = serde_json::from_slice(bytes)
+        let raw: Obj<RawRequest> = serde_json::from_slice(bytes)
             .map_err(|e| RequestError::new("request", format!("not valid JSON ({e})")))?;
-        Request::from_value(&value)
-    }
+        let top = match raw {
+            Obj::Is(top) => top,
+            Obj::Not(kind) => return Err(RequestError::new("request", expected_object(kind))),
+        };
 
-    /// Reads a request from an already parsed JSON value.
-    pub fn from_value(value: &Value) -> Result<Request, RequestError> {
-        let top = object(value, "request")?;
-        let policy = match top.get("policy") {
-            None | Some(Value::Null) => Policy::default(),
+        let policy = match &top.policy {
+            None => Policy::default(),
             Some(v) => Policy::from_value(v, "policy")?,
         };
 
-        let rows = required_array(top, "whmcs", "whmcs")?;
+        let rows = array(top.whmcs, "whmcs")?;
         let mut whmcs = Vec::with_capacity(rows.len());
         let mut seen_ids = std::collections::HashMap::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            let path = format!("whmcs[{i}]");
-            let row = WhmcsRow::from_value(row, &path)?;
-            if let Some(first) = seen_ids.insert(row.id, i) {
+        for (index, row) in rows.into_iter().enumerate() {
+            let at = Loc {
+                list: "whmcs",
+                index,
+            };
+            let row = WhmcsRow::from_raw(row, at)?;
+            if let Some(first) = seen_ids.insert(row.id, index) {
                 return Err(RequestError::new(
-                    format!("{path}.id"),
+                    at.field("id"),
                     format!("id {} appears twice (also at whmcs[{first}])", row.id),
                 ));
             }
             whmcs.push(row);
         }
 
-        let op_value = top
-            .get("openprovider")
-            .ok_or_else(|| RequestError::new("openprovider", "missing"))?;
-        let op = object(op_value, "openprovider")?;
-        let complete = match op.get("complete") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
+        let op = match top.openprovider {
+            None => return Err(RequestError::new("openprovider", "missing")),
+            Some(Obj::Not(kind)) => {
+                return Err(RequestError::new("openprovider", expected_object(kind)))
+            }
+            Some(Obj::Is(op)) => op,
+        };
+        let complete = match op.complete {
+            None => false,
+            Some(Scalar::Bool(b)) => b,
             Some(_) => {
                 return Err(RequestError::new(
                     "openprovider.complete",
@@ -143,24 +227,28 @@ impl Request {
                 ))
             }
         };
-        let list = required_array(op, "domains", "openprovider.domains")?;
+        let list = array(op.domains, "openprovider.domains")?;
         let mut domains = Vec::with_capacity(list.len());
-        for (i, d) in list.iter().enumerate() {
-            domains.push(OpDomain::from_value(
-                d,
-                &format!("openprovider.domains[{i}]"),
-            )?);
+        for (index, d) in list.into_iter().enumerate() {
+            let at = Loc {
+                list: "openprovider.domains",
+                index,
+            };
+            domains.push(OpDomain::from_raw(d, at)?);
         }
 
         let mut lookup_errors = Vec::new();
-        match top.get("lookup_errors") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(list)) => {
-                for (i, e) in list.iter().enumerate() {
-                    lookup_errors.push(LookupError::from_value(e, &format!("lookup_errors[{i}]"))?);
-                }
+        if top.lookup_errors.is_some() {
+            for (index, e) in array(top.lookup_errors, "lookup_errors")?
+                .into_iter()
+                .enumerate()
+            {
+                let at = Loc {
+                    list: "lookup_errors",
+                    index,
+                };
+                lookup_errors.push(LookupError::from_raw(e, at)?);
             }
-            Some(_) => return Err(RequestError::new("lookup_errors", "expected an array")),
         }
 
         Ok(Request {
@@ -172,22 +260,51 @@ impl Request {
     }
 }
 
+/// Where an element sits (`whmcs[3]`); its path is only spelt out for an error.
+#[derive(Clone, Copy)]
+struct Loc<'a> {
+    list: &'a str,
+    index: usize,
+}
+
+impl<'a> Loc<'a> {
+    fn path(self) -> String {
+        format!("{}[{}]", self.list, self.index)
+    }
+
+    fn field(self, name: &str) -> String {
+        format!("{}[{}].{name}", self.list, self.index)
+    }
+
+    /// Turns a field's problem into an error at that field's path.
+    fn at<'n>(self, name: &'n str) -> impl FnOnce(String) -> RequestError + use<'a, 'n> {
+        move |problem| RequestError::new(self.field(name), problem)
+    }
+
+    fn object<T>(self, value: Obj<T>) -> Result<T, RequestError> {
+        match value {
+            Obj::Is(v) => Ok(v),
+            Obj::Not(kind) => Err(RequestError::new(self.path(), expected_object(kind))),
+        }
+    }
+}
+
 impl WhmcsRow {
-    fn from_value(value: &Value, path: &str) -> Result<WhmcsRow, RequestError> {
-        let row = object(value, path)?;
-        let id = id_field(row.get("id"), &format!("{path}.id"))?;
-        let domain = domain_field(row.get("domain"), &format!("{path}.domain"))?;
+    fn from_raw(raw: Obj<RawRow>, at: Loc) -> Result<WhmcsRow, RequestError> {
+        let row = at.object(raw)?;
+        let id = id_field(row.id.as_ref()).map_err(at.at("id"))?;
+        let domain = domain_field(row.domain.as_ref()).map_err(at.at("domain"))?;
         let mut defects = Vec::new();
 
-        let status = match row.get("status") {
-            Some(Value::String(s)) => match WhmcsStatus::parse(s) {
+        let status = match &row.status {
+            Some(Scalar::Str(s)) => match WhmcsStatus::parse(s) {
                 Some(st) => Some(st),
                 None => {
                     defects.push(format!("status {s:?} is not a WHMCS domain status"));
                     None
                 }
             },
-            None | Some(Value::Null) => {
+            None | Some(Scalar::Null) => {
                 defects.push("the row has no status".to_string());
                 None
             }
@@ -197,16 +314,16 @@ impl WhmcsRow {
             }
         };
 
-        let donotrenew = flag(row.get("donotrenew"), "donotrenew", &mut defects);
-        let idprotection = flag(row.get("idprotection"), "idprotection", &mut defects);
+        let donotrenew = flag(row.donotrenew.as_ref(), "donotrenew", &mut defects);
+        let idprotection = flag(row.idprotection.as_ref(), "idprotection", &mut defects);
 
         Ok(WhmcsRow {
             id,
             domain,
             status,
-            expirydate: dates::whmcs_date(row.get("expirydate")),
-            nextduedate: dates::whmcs_date(row.get("nextduedate")),
-            nextinvoicedate: dates::whmcs_date(row.get("nextinvoicedate")),
+            expirydate: dates::whmcs_date(row.expirydate.as_ref()),
+            nextduedate: dates::whmcs_date(row.nextduedate.as_ref()),
+            nextinvoicedate: dates::whmcs_date(row.nextinvoicedate.as_ref()),
             donotrenew,
             idprotection,
             defects,
@@ -215,37 +332,39 @@ impl WhmcsRow {
 }
 
 impl OpDomain {
-    fn from_value(value: &Value, path: &str) -> Result<OpDomain, RequestError> {
-        let d = object(value, path)?;
-        let id = id_field(d.get("id"), &format!("{path}.id"))?;
-        let name_path = format!("{path}.domain");
-        let name_obj = object(
-            d.get("domain")
-                .ok_or_else(|| RequestError::new(&name_path, "missing"))?,
-            &name_path,
-        )?;
-        let name = name_part(name_obj.get("name"), &format!("{name_path}.name"))?;
-        let extension = name_part(name_obj.get("extension"), &format!("{name_path}.extension"))?;
+    fn from_raw(raw: Obj<RawDomain>, at: Loc) -> Result<OpDomain, RequestError> {
+        let d = at.object(raw)?;
+        let id = id_field(d.id.as_ref()).map_err(at.at("id"))?;
+        let name_obj = match d.domain {
+            Some(Obj::Is(o)) => o,
+            Some(Obj::Not(kind)) => {
+                return Err(RequestError::new(at.field("domain"), expected_object(kind)))
+            }
+            None => return Err(RequestError::new(at.field("domain"), "missing")),
+        };
+        let name = name_part(name_obj.name.as_ref()).map_err(at.at("domain.name"))?;
+        let extension =
+            name_part(name_obj.extension.as_ref()).map_err(at.at("domain.extension"))?;
 
-        let status = optional_string(d.get("status"), &format!("{path}.status"))?;
-        let autorenew = optional_string(d.get("autorenew"), &format!("{path}.autorenew"))?;
-        let is_private_whois_enabled = optional_bool(
-            d.get("is_private_whois_enabled"),
-            &format!("{path}.is_private_whois_enabled"),
-        )?;
-        let is_private_whois_allowed = optional_bool(
-            d.get("is_private_whois_allowed"),
-            &format!("{path}.is_private_whois_allowed"),
-        )?
-        .unwrap_or(true);
+        let status = optional_string(d.status.as_ref()).map_err(at.at("status"))?;
+        let autorenew = optional_string(d.autorenew.as_ref()).map_err(at.at("autorenew"))?;
+        let is_private_whois_enabled = optional_bool(d.is_private_whois_enabled.as_ref())
+            .map_err(at.at("is_private_whois_enabled"))?;
+        let is_private_whois_allowed = optional_bool(d.is_private_whois_allowed.as_ref())
+            .map_err(at.at("is_private_whois_allowed"))?
+            .unwrap_or(true);
 
+        let mut full_name = String::with_capacity(name.len() + extension.len() + 1);
+        full_name.push_str(name);
+        full_name.push('.');
+        full_name.push_str(extension);
         Ok(OpDomain {
             id,
-            full_name: format!("{name}.{extension}"),
-            status,
-            expiration_date: dates::op_date(d.get("expiration_date")),
-            renewal_date: dates::op_date(d.get("renewal_date")),
-            autorenew,
+            full_name,
+            status: status.map(str::to_string),
+            expiration_date: dates::op_date(d.expiration_date.as_ref()),
+            renewal_date: dates::op_date(d.renewal_date.as_ref()),
+            autorenew: autorenew.map(str::to_string),
             is_private_whois_enabled,
             is_private_whois_allowed,
         })
@@ -253,21 +372,23 @@ impl OpDomain {
 }
 
 impl LookupError {
-    fn from_value(value: &Value, path: &str) -> Result<LookupError, RequestError> {
-        let e = object(value, path)?;
-        let domain = domain_field(e.get("domain"), &format!("{path}.domain"))?;
-        let kind = match e.get("kind") {
-            Some(Value::String(k)) if k == "not_found" => LookupKind::NotFound,
-            Some(Value::String(k)) if k == "error" => LookupKind::Error,
+    fn from_raw(raw: Obj<RawLookup>, at: Loc) -> Result<LookupError, RequestError> {
+        let e = at.object(raw)?;
+        let domain = domain_field(e.domain.as_ref()).map_err(at.at("domain"))?;
+        let kind = match e.kind.as_ref().and_then(Scalar::as_str) {
+            Some("not_found") => LookupKind::NotFound,
+            Some("error") => LookupKind::Error,
             _ => {
                 return Err(RequestError::new(
-                    format!("{path}.kind"),
+                    at.field("kind"),
                     "expected \"not_found\" or \"error\"",
                 ))
             }
         };
-        let message =
-            optional_string(e.get("message"), &format!("{path}.message"))?.unwrap_or_default();
+        let message = optional_string(e.message.as_ref())
+            .map_err(at.at("message"))?
+            .unwrap_or_default()
+            .to_string();
         Ok(LookupError {
             domain,
             kind,
@@ -276,115 +397,83 @@ impl LookupError {
     }
 }
 
-pub(crate) fn object<'a>(
-    value: &'a Value,
-    path: &str,
-) -> Result<&'a Map<String, Value>, RequestError> {
-    value.as_object().ok_or_else(|| {
-        RequestError::new(
-            path,
-            format!("expected an object, found {}", kind_of(value)),
-        )
-    })
+pub(crate) fn expected_object(kind: &str) -> String {
+    format!("expected an object, found {kind}")
 }
 
-fn required_array<'a>(
-    obj: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<&'a Vec<Value>, RequestError> {
-    match obj.get(key) {
-        Some(Value::Array(a)) => Ok(a),
-        Some(other) => Err(RequestError::new(
+fn array<T>(value: Option<Arr<T>>, path: &str) -> Result<Vec<T>, RequestError> {
+    match value {
+        Some(Arr::Is(list)) => Ok(list),
+        Some(Arr::Not(kind)) => Err(RequestError::new(
             path,
-            format!("expected an array, found {}", kind_of(other)),
+            format!("expected an array, found {kind}"),
         )),
         None => Err(RequestError::new(path, "missing")),
     }
 }
 
 /// An id: a positive integer, or a string of digits (PDO hands integers as strings).
-fn id_field(value: Option<&Value>, path: &str) -> Result<u64, RequestError> {
+fn id_field(value: Option<&Scalar>) -> Result<u64, String> {
     let id = match value {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+        Some(Scalar::Number(n)) => n.as_u64(),
+        Some(Scalar::Str(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse::<u64>().ok()
         }
-        None => return Err(RequestError::new(path, "missing")),
+        None => return Err("missing".to_string()),
         _ => None,
     };
     match id {
         Some(id) if (1..=MAX_ID).contains(&id) => Ok(id),
-        Some(_) => Err(RequestError::new(
-            path,
-            format!("expected an integer from 1 to {MAX_ID}"),
-        )),
-        None => Err(RequestError::new(path, "expected an integer")),
+        Some(_) => Err(format!("expected an integer from 1 to {MAX_ID}")),
+        None => Err("expected an integer".to_string()),
     }
 }
 
-fn domain_field(value: Option<&Value>, path: &str) -> Result<String, RequestError> {
+fn domain_field(value: Option<&Scalar>) -> Result<String, String> {
     match value {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        None => Err(RequestError::new(path, "missing")),
-        _ => Err(RequestError::new(path, "expected a domain name")),
+        Some(Scalar::Str(s)) if !s.trim().is_empty() => Ok(s.to_string()),
+        None => Err("missing".to_string()),
+        _ => Err("expected a domain name".to_string()),
     }
 }
 
-fn name_part(value: Option<&Value>, path: &str) -> Result<String, RequestError> {
+fn name_part<'v>(value: Option<&'v Scalar>) -> Result<&'v str, String> {
     match value {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        None => Err(RequestError::new(path, "missing")),
-        _ => Err(RequestError::new(path, "expected a non-empty string")),
+        Some(Scalar::Str(s)) if !s.trim().is_empty() => Ok(s),
+        None => Err("missing".to_string()),
+        _ => Err("expected a non-empty string".to_string()),
     }
 }
 
-fn optional_string(value: Option<&Value>, path: &str) -> Result<Option<String>, RequestError> {
+fn optional_string<'v>(value: Option<&'v Scalar>) -> Result<Option<&'v str>, String> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(RequestError::new(
-            path,
-            format!("expected a string, found {}", kind_of(other)),
-        )),
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Str(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("expected a string, found {}", other.kind())),
     }
 }
 
-fn optional_bool(value: Option<&Value>, path: &str) -> Result<Option<bool>, RequestError> {
+fn optional_bool(value: Option<&Scalar>) -> Result<Option<bool>, String> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(RequestError::new(
-            path,
-            format!("expected true or false, found {}", kind_of(other)),
-        )),
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(format!("expected true or false, found {}", other.kind())),
     }
 }
 
 /// A WHMCS tinyint flag as any host hands it: true/false, 0/1, "0"/"1", "" (false).
 /// Absent or null: unknown. Anything else is a defect of the row.
-fn flag(value: Option<&Value>, field: &str, defects: &mut Vec<String>) -> Option<bool> {
+fn flag(value: Option<&Scalar>, field: &str, defects: &mut Vec<String>) -> Option<bool> {
     match value {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::Number(n)) if n.as_u64() == Some(0) => Some(false),
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => Some(true),
-        Some(Value::String(s)) if s.is_empty() || s == "0" => Some(false),
-        Some(Value::String(s)) if s == "1" => Some(true),
+        None | Some(Scalar::Null) => None,
+        Some(Scalar::Bool(b)) => Some(*b),
+        Some(Scalar::Number(n)) if n.as_u64() == Some(0) => Some(false),
+        Some(Scalar::Number(n)) if n.as_u64() == Some(1) => Some(true),
+        Some(Scalar::Str(s)) if s.is_empty() || s == "0" => Some(false),
+        Some(Scalar::Str(s)) if s == "1" => Some(true),
         Some(other) => {
             defects.push(format!("{field} {other} is not a flag (expected 0 or 1)"));
             None
         }
-    }
-}
-
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

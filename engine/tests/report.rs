@@ -1,0 +1,173 @@
+//! The report email: what an admin reads after a run.
+
+use opsync_engine::report::{render, Failure, ReportInput, Side};
+use opsync_engine::{decide_json, Response};
+
+fn response_for(scenario: &str) -> Response {
+    let path = format!(
+        "{}/../fixtures/scenarios/{scenario}.request.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = decide_json(&std::fs::read(path).unwrap()).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn input(response: Response) -> ReportInput {
+    ReportInput {
+        response,
+        dry_run: false,
+        send_empty: false,
+        failures: Vec::new(),
+    }
+}
+
+#[test]
+fn nothing_changed_and_nothing_failed_sends_nothing() {
+    let report = render(&input(response_for("in-sync-nothing-changes")));
+    assert!(!report.send);
+    assert_eq!(report.subject, "Domain Synchronisation Report: no changes");
+}
+
+#[test]
+fn send_empty_sends_a_report_on_every_run() {
+    let mut i = input(response_for("in-sync-nothing-changes"));
+    i.send_empty = true;
+    let report = render(&i);
+    assert!(report.send);
+    assert!(report
+        .text
+        .contains("Domains checked: 1. Changed: 0. Errors: 0. Warnings: 0."));
+}
+
+#[test]
+fn info_notices_alone_send_nothing_but_are_counted_when_sent() {
+    let quiet = render(&input(response_for(
+        "autorenew-not-modifiable-when-not-act",
+    )));
+    assert!(!quiet.send, "information is no reason to mail anyone");
+    let mut i = input(response_for("autorenew-not-modifiable-when-not-act"));
+    i.send_empty = true;
+    let report = render(&i);
+    assert!(
+        report
+            .text
+            .contains("For information, not listed: not_modifiable 3."),
+        "{}",
+        report.text
+    );
+}
+
+#[test]
+fn errors_come_first_then_each_kind_of_change_with_old_and_new_values() {
+    let report = render(&input(response_for("summary-and-order")));
+    assert!(report.send);
+    assert_eq!(
+        report.subject,
+        "Domain Synchronisation Report: 2 domains changed, 1 error, 2 warnings"
+    );
+    let t = &report.text;
+    let at = |needle: &str| {
+        t.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing from:\n{t}"))
+    };
+    assert!(at("Errors (1)") < at("Warnings (2)"));
+    assert!(at("Warnings (2)") < at("Expiry date (1)"));
+    assert!(at("Expiry date (1)") < at("Auto-renew (1)"));
+    assert!(t.contains("d.com   not_in_openprovider"), "{t}");
+    assert!(t.contains("a.com   2026-01-01  2027-03-15"), "{t}");
+    assert!(t.contains("c.com   default  off"), "{t}");
+    assert!(
+        !t.contains("Status ("),
+        "no status changed, so no status table"
+    );
+}
+
+#[test]
+fn a_failed_side_is_an_error_and_its_changes_are_not_reported_as_made() {
+    let mut i = input(response_for("contract-example"));
+    i.failures.push(Failure {
+        whmcs_id: 12,
+        domain: "example.com".into(),
+        side: Side::Openprovider,
+        message: "Openprovider refused the update (366: action prohibited)".into(),
+    });
+    let report = render(&i);
+    assert!(report.text.contains("Openprovider update failed"));
+    assert!(report.text.contains("366: action prohibited"));
+    assert!(!report.text.contains("Auto-renew ("), "{}", report.text);
+    assert!(!report.text.contains("WHOIS privacy ("));
+    assert!(
+        report.text.contains("Expiry date (1)"),
+        "the WHMCS side was applied"
+    );
+    assert_eq!(
+        report.subject,
+        "Domain Synchronisation Report: 1 domain changed, 1 error"
+    );
+}
+
+#[test]
+fn a_row_edited_meanwhile_is_reported_and_nothing_else_of_it() {
+    let mut i = input(response_for("contract-example"));
+    for side in [Side::Whmcs, Side::Openprovider] {
+        i.failures.push(Failure {
+            whmcs_id: 12,
+            domain: "example.com".into(),
+            side,
+            message: "skipped".into(),
+        });
+    }
+    let report = render(&i);
+    assert!(report.send, "failures are always worth a report");
+    assert_eq!(
+        report.subject,
+        "Domain Synchronisation Report: no changes, 2 errors"
+    );
+}
+
+#[test]
+fn dry_run_says_what_would_change() {
+    let mut i = input(response_for("contract-example"));
+    i.dry_run = true;
+    let report = render(&i);
+    assert_eq!(
+        report.subject,
+        "[dry run] Domain Synchronisation Report: 1 domain would change"
+    );
+    assert!(report.text.starts_with("Dry run: nothing was written."));
+    assert!(report.html.contains("Would change: 1"));
+}
+
+#[test]
+fn html_escapes_what_came_from_the_database() {
+    let mut response = response_for("contract-example");
+    response.results[0].domain = "<script>alert('x')</script>&.com".into();
+    let report = render(&input(response));
+    assert!(report
+        .html
+        .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;.com"));
+    assert!(!report.html.contains("<script>"));
+    assert!(
+        report.text.contains("<script>"),
+        "plain text stays as it is"
+    );
+}
+
+#[test]
+fn unknown_old_values_are_shown_as_unknown() {
+    let report = render(&input(response_for("expiry-unknown-in-whmcs-is-set")));
+    assert!(
+        report.text.contains("zero.com    (unknown)  2027-03-15"),
+        "{}",
+        report.text
+    );
+}
+
+#[test]
+fn bad_report_input_is_a_clean_error() {
+    let err = opsync_engine::render_report_json(br#"{"response": {}}"#).unwrap_err();
+    assert!(
+        err.to_string().starts_with("report input: missing field"),
+        "{err}"
+    );
+}
