@@ -12,6 +12,7 @@ test: deps fmt lint rust-test
 deps:
 	@command -v $(CARGO) >/dev/null || { echo "make: cargo is missing (install Rust with rustup)"; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+	@rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
 
 fmt:
 	$(CARGO) fmt --all -- --check

@@ -25,6 +25,8 @@
 //! [`render_report_json`]. Typed entry points ([`decide`](decide::decide),
 //! [`report::render`]) serve tests and Rust hosts.
 
+#[cfg(feature = "arbitrary")]
+pub mod arbitrary;
 pub mod changes;
 pub mod dates;
 pub mod decide;

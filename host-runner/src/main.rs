@@ -39,14 +39,16 @@ enum Command {
     Decide {
         /// The request file; standard input when absent or "-".
         file: Option<PathBuf>,
-        /// Which build of the engine answers.
-        #[arg(long, value_enum, default_value_t = EngineKind::Native)]
+        /// Which build of the engine answers (both give the same bytes).
+        #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
         engine: EngineKind,
     },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum EngineKind {
+    /// The embedded engine.wasm, run by wasmtime (compiled once, then cached on disk).
+    Wasm,
     /// The engine compiled into this program.
     Native,
 }
@@ -63,9 +65,11 @@ fn decide(file: Option<PathBuf>, engine: EngineKind) -> ExitCode {
         Ok(bytes) => bytes,
         Err(message) => return fail(&message),
     };
-    let answer = match engine {
-        EngineKind::Native => opsync_engine::decide_json(&request).map_err(|e| e.to_string()),
+    let engine = match engine {
+        EngineKind::Wasm => opsync::EngineChoice::Wasm,
+        EngineKind::Native => opsync::EngineChoice::Native,
     };
+    let answer = opsync::decide(&request, engine);
     match answer {
         Ok(mut response) => {
             response.push(b'\n');

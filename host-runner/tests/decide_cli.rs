@@ -25,8 +25,10 @@ fn scenarios() -> Vec<(String, PathBuf)> {
 }
 
 fn opsync(args: &[&str], stdin: &[u8]) -> Output {
+    let cache = std::env::temp_dir().join("opsync-test-cache");
     let mut child = Command::new(env!("CARGO_BIN_EXE_opsync"))
         .args(args)
+        .env("OPSYNC_CACHE_DIR", cache)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -37,10 +39,19 @@ fn opsync(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 #[test]
-fn every_scenario_through_stdin_prints_its_expected_answer() {
+fn every_scenario_through_stdin_prints_its_expected_answer_natively() {
+    every_scenario_prints_its_expected_answer("native");
+}
+
+#[test]
+fn every_scenario_through_stdin_prints_its_expected_answer_through_wasm() {
+    every_scenario_prints_its_expected_answer("wasm");
+}
+
+fn every_scenario_prints_its_expected_answer(engine: &str) {
     for (name, path) in scenarios() {
         let request = std::fs::read(&path).unwrap();
-        let out = opsync(&["decide", "--engine", "native"], &request);
+        let out = opsync(&["decide", "--engine", engine], &request);
         let response = path.with_file_name(format!("{name}.response.json"));
         if response.exists() {
             assert!(

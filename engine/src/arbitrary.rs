@@ -1,0 +1,225 @@
+//! Proptest strategies for requests (feature `arbitrary`): shared by the engine's law
+//! tests and by the hosts' tests that compare faces on random requests.
+//!
+//! Requests are drawn from small pools (a handful of names, statuses and dates) so that
+//! pairs, duplicates, protected rows and drift all happen often.
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::{json, Map, Value};
+
+pub const NAMES: &[&str] = &[
+    "alpha.com",
+    "Alpha.COM.",
+    "beta.nl",
+    "bücher.de",
+    "xn--bcher-kva.de",
+    "gamma.org",
+    "delta.eu",
+    "epsilon.net",
+    "bad name.com",
+];
+pub const WHMCS_STATUSES: &[&str] = &[
+    "Pending",
+    "Pending Registration",
+    "Pending Transfer",
+    "Active",
+    "Grace",
+    "Redemption",
+    "Expired",
+    "Cancelled",
+    "Fraud",
+    "Transferred Away",
+    "Suspended",
+];
+pub const OP_STATUSES: &[&str] = &[
+    "ACT", "ACT", "DEL", "PEN", "REQ", "RRQ", "SCH", "FAI", "PRE",
+];
+pub const DAYS: &[&str] = &[
+    "2026-01-31",
+    "2026-03-01",
+    "2026-05-20",
+    "2026-09-30",
+    "2027-02-28",
+    "2027-05-19",
+    "2028-02-29",
+];
+
+fn whmcs_date() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        6 => select(DAYS).prop_map(|d| json!(d)),
+        1 => Just(json!("0000-00-00")),
+        1 => Just(json!("")),
+        1 => Just(Value::Null),
+        1 => Just(json!("31/12/2026")),
+    ]
+}
+
+fn op_date() -> impl Strategy<Value = Option<Value>> {
+    prop_oneof![
+        4 => select(DAYS).prop_map(|d| Some(json!(format!("{d} 00:00:00")))),
+        2 => select(DAYS).prop_map(|d| Some(json!(format!("{d} 9:30:00")))),
+        1 => select(DAYS).prop_map(|d| Some(json!(d))),
+        1 => Just(Some(json!("0000-00-00 00:00:00"))),
+        1 => Just(Some(json!(""))),
+        1 => Just(Some(json!("2027-02-30 00:00:00"))),
+        1 => Just(None),
+    ]
+}
+
+fn flag() -> impl Strategy<Value = Option<Value>> {
+    select(vec![
+        Some(json!(0)),
+        Some(json!(1)),
+        Some(json!("0")),
+        Some(json!("1")),
+        Some(json!("")),
+        Some(json!(true)),
+        Some(json!(false)),
+        Some(Value::Null),
+        None,
+    ])
+}
+
+fn whmcs_row() -> impl Strategy<Value = Value> {
+    (
+        select(NAMES),
+        select(WHMCS_STATUSES),
+        whmcs_date(),
+        whmcs_date(),
+        whmcs_date(),
+        flag(),
+        flag(),
+    )
+        .prop_map(|(name, status, exp, due, inv, dnr, idp)| {
+            let mut row = Map::new();
+            row.insert("domain".into(), json!(name));
+            row.insert("status".into(), json!(status));
+            row.insert("expirydate".into(), exp);
+            row.insert("nextduedate".into(), due);
+            row.insert("nextinvoicedate".into(), inv);
+            if let Some(v) = dnr {
+                row.insert("donotrenew".into(), v);
+            }
+            if let Some(v) = idp {
+                row.insert("idprotection".into(), v);
+            }
+            Value::Object(row)
+        })
+}
+
+fn op_domain() -> impl Strategy<Value = Value> {
+    (
+        select(NAMES),
+        select(OP_STATUSES),
+        op_date(),
+        op_date(),
+        select(vec![Some("on"), Some("off"), Some("default"), None]),
+        select(vec![Some(true), Some(false), None]),
+        select(vec![Some(true), Some(false), None]),
+    )
+        .prop_map(|(name, status, exp, ren, autorenew, enabled, allowed)| {
+            let name = name.trim().trim_end_matches('.');
+            let (label, ext) = name.split_once('.').unwrap();
+            let mut d = Map::new();
+            d.insert("domain".into(), json!({"name": label, "extension": ext}));
+            d.insert("status".into(), json!(status));
+            if let Some(v) = exp {
+                d.insert("expiration_date".into(), v);
+            }
+            if let Some(v) = ren {
+                d.insert("renewal_date".into(), v);
+            }
+            if let Some(v) = autorenew {
+                d.insert("autorenew".into(), json!(v));
+            }
+            if let Some(v) = enabled {
+                d.insert("is_private_whois_enabled".into(), json!(v));
+            }
+            if let Some(v) = allowed {
+                d.insert("is_private_whois_allowed".into(), json!(v));
+            }
+            Value::Object(d)
+        })
+}
+
+pub fn policy() -> impl Strategy<Value = Value> {
+    (
+        any::<[bool; 5]>(),
+        prop_oneof![Just("expiration_date"), Just("renewal_date")],
+        0i64..40,
+        prop_oneof![Just(Value::Null), (0i64..400).prop_map(|n| json!(n))],
+        proptest::sample::subsequence(WHMCS_STATUSES[..10].to_vec(), 0..4),
+    )
+        .prop_map(|(on, source, offset, max_shift, protected)| {
+            json!({
+                "sync_status": on[0], "sync_expiry_date": on[1], "sync_due_date": on[2],
+                "sync_auto_renew": on[3], "sync_whois_privacy": on[4],
+                "expiry_source": source, "due_date_offset_days": offset,
+                "due_date_max_shift_days": max_shift, "protected_statuses": protected,
+            })
+        })
+}
+
+pub fn request() -> impl Strategy<Value = Value> {
+    (
+        prop_oneof![Just(Value::Null), policy()],
+        proptest::collection::vec(whmcs_row(), 0..12),
+        proptest::collection::vec(op_domain(), 0..10),
+        any::<bool>(),
+        proptest::collection::vec(
+            (select(NAMES), prop_oneof![Just("not_found"), Just("error")]),
+            0..3,
+        ),
+    )
+        .prop_map(|(policy, mut rows, mut domains, complete, lookups)| {
+            for (i, row) in rows.iter_mut().enumerate() {
+                row["id"] = json!(i as u64 * 7 + 3);
+            }
+            for (i, d) in domains.iter_mut().enumerate() {
+                d["id"] = json!(i as u64 * 5 + 100);
+            }
+            let lookups: Vec<Value> = lookups
+                .into_iter()
+                .map(|(d, k)| json!({"domain": d, "kind": k, "message": "x"}))
+                .collect();
+            let mut req = json!({
+                "whmcs": rows,
+                "openprovider": {"complete": complete, "domains": domains},
+                "lookup_errors": lookups,
+            });
+            if !policy.is_null() {
+                req["policy"] = policy;
+            }
+            req
+        })
+}
+
+/// Any JSON value, biased towards the strings the engine looks at.
+pub fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        ".{0,12}".prop_map(Value::String),
+        select(vec![
+            "ACT",
+            "Active",
+            "0000-00-00",
+            "2027-01-01 0:00:00",
+            "1",
+            "",
+            "x.com"
+        ])
+        .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(".{0,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
