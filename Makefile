@@ -2,32 +2,81 @@
 # Both install what a fresh machine lacks before they start.
 
 CARGO ?= cargo
+WASM_BINDGEN_VERSION := 0.2.130
+TARGET := $(CURDIR)/target
 export CARGO_TERM_COLOR ?= never
+# Tests and the PHP face share one cache of the compiled engine.wasm.
+export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
-.PHONY: test demo fmt lint rust-test bench deps
+DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
 
-test: deps fmt lint rust-test
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools fmt lint rust-test js js-test php php-test bench
+
+test: deps fmt lint rust-test js-test php-test
 	@echo "make test: all checks passed"
 
-deps:
+deps: deps-rust deps-debian deps-wasm-tools
+
+deps-rust:
 	@command -v $(CARGO) >/dev/null || { echo "make: cargo is missing (install Rust with rustup)"; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 	@rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$$' || rustup target add wasm32-unknown-unknown
+
+# PHP with FFI and PHPUnit, from Debian, when missing (needs root, as CI is).
+deps-debian:
+	@missing=""; \
+	command -v php >/dev/null || missing=1; \
+	command -v phpunit >/dev/null || missing=1; \
+	php -m 2>/dev/null | grep -qx pdo_mysql || missing=1; \
+	php -m 2>/dev/null | grep -qx pdo_sqlite || missing=1; \
+	php -m 2>/dev/null | grep -qx curl || missing=1; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing $(DEBIAN_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	  else \
+	    echo "make: please install $(DEBIAN_PACKAGES) (apt-get, as root)"; exit 1; \
+	  fi; \
+	fi
+
+# wasm-pack works offline only with a wasm-bindgen-cli of exactly the crate's version.
+deps-wasm-tools:
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || \
+	  $(CARGO) install --locked wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) || \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@command -v wasm-pack >/dev/null || $(CARGO) install --locked wasm-pack
 
 fmt:
 	$(CARGO) fmt --all -- --check
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p opsync-engine --lib --target wasm32-unknown-unknown -- -D warnings
 
 rust-test:
 	$(CARGO) test --workspace
 
+# The npm package, for Node and for browsers.
+js: deps-wasm-tools
+	wasm-pack build engine/js --release --target nodejs --out-dir pkg-node --mode no-install
+	wasm-pack build engine/js --release --target web --out-dir pkg-web --mode no-install
+
+js-test: js
+	node --test engine/js/test/
+
+# The PHP face needs the FFI library and, for its fallback, the opsync command.
+php:
+	$(CARGO) build -p opsync-php -p opsync
+
+php-test: php deps-debian
+	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync phpunit
+
 bench:
 	$(CARGO) bench -p opsync-engine
+	$(CARGO) bench -p opsync --bench faces
 
 # Until `opsync sync` lands, the demo shows the engine deciding the contract's example.
-demo: deps
+demo: deps-rust
 	$(CARGO) build -q -p opsync
 	@echo "== opsync decide < fixtures/scenarios/contract-example.request.json"
-	@./target/debug/opsync decide --engine native < fixtures/scenarios/contract-example.request.json
+	@./target/debug/opsync decide < fixtures/scenarios/contract-example.request.json

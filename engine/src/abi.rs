@@ -10,6 +10,9 @@
 //! A panic aborts (the profile sets `panic = "abort"`), which wasm turns into a trap: the
 //! host sees a clean error and its next call starts from a fresh instance.
 
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[no_mangle]
 pub extern "C" fn alloc(len: u32) -> u32 {
     let mut buf: Vec<u8> = Vec::with_capacity(len as usize);

@@ -45,7 +45,7 @@ pub mod status;
 pub mod synthetic;
 pub mod wire;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "abi"))]
 mod abi;
 
 pub use changes::Response;

@@ -4,6 +4,8 @@
 
 pub mod wasm;
 
+pub use wasm::CallError;
+
 /// Which build of the engine answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
@@ -13,13 +15,15 @@ pub enum EngineChoice {
     Native,
 }
 
-/// Contract v1 through the chosen engine: request bytes in, response bytes out; the
-/// error is the one line the contract asks for.
-pub fn decide(request: &[u8], engine: EngineChoice) -> Result<Vec<u8>, String> {
+/// Contract v1 through the chosen engine: request bytes in, response bytes out. An
+/// invalid request is [`CallError::Invalid`] with the contract's one-line error.
+pub fn decide(request: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
     match engine {
-        EngineChoice::Native => opsync_engine::decide_json(request).map_err(|e| e.to_string()),
-        EngineChoice::Wasm => wasm::WasmEngine::global()
-            .and_then(|e| e.decide(request, wasm::Limits::default()))
-            .map_err(|e| e.to_string()),
+        EngineChoice::Native => {
+            opsync_engine::decide_json(request).map_err(|e| CallError::Invalid(e.to_string()))
+        }
+        EngineChoice::Wasm => {
+            wasm::WasmEngine::global().and_then(|e| e.decide(request, wasm::Limits::default()))
+        }
     }
 }

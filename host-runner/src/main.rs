@@ -35,7 +35,9 @@ enum Command {
     ///
     /// An invalid request prints one line on standard error naming the JSON path of the
     /// problem (e.g. `whmcs[3].id: expected an integer`), nothing on standard output,
-    /// and exits with status 1.
+    /// and exits with status 1. When no answer could be had at all (the file cannot be
+    /// read, the engine ran out of fuel or memory), the one line says so and the exit
+    /// status is 3.
     Decide {
         /// The request file; standard input when absent or "-".
         file: Option<PathBuf>,
@@ -63,7 +65,7 @@ fn main() -> ExitCode {
 fn decide(file: Option<PathBuf>, engine: EngineKind) -> ExitCode {
     let request = match read_input(file.as_ref()) {
         Ok(bytes) => bytes,
-        Err(message) => return fail(&message),
+        Err(message) => return fail(&message, EXIT_NO_ANSWER),
     };
     let engine = match engine {
         EngineKind::Wasm => opsync::EngineChoice::Wasm,
@@ -75,11 +77,12 @@ fn decide(file: Option<PathBuf>, engine: EngineKind) -> ExitCode {
             response.push(b'\n');
             let mut out = std::io::stdout().lock();
             if let Err(e) = out.write_all(&response).and_then(|()| out.flush()) {
-                return fail(&format!("cannot write the response: {e}"));
+                return fail(&format!("cannot write the response: {e}"), EXIT_NO_ANSWER);
             }
             ExitCode::SUCCESS
         }
-        Err(message) => fail(&message),
+        Err(opsync::CallError::Invalid(line)) => fail(&line, EXIT_INVALID),
+        Err(other) => fail(&other.to_string(), EXIT_NO_ANSWER),
     }
 }
 
@@ -98,9 +101,14 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// One line on standard error, exit status 1.
-fn fail(message: &str) -> ExitCode {
+/// `opsync decide`: the request is invalid.
+const EXIT_INVALID: u8 = 1;
+/// No answer could be had (2 is the usage error of the command line itself).
+const EXIT_NO_ANSWER: u8 = 3;
+
+/// One line on standard error, and the exit status.
+fn fail(message: &str, status: u8) -> ExitCode {
     let line = message.replace(['\n', '\r'], " ");
     eprintln!("opsync: {line}");
-    ExitCode::from(1)
+    ExitCode::from(status)
 }

@@ -23,13 +23,13 @@ pub static ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/engine
 pub const ENGINE_SHA256: &str = env!("OPSYNC_ENGINE_SHA256");
 
 /// Fuel for a call: a fixed part plus a part per input byte. One unit is about one wasm
-/// instruction; deciding costs about 500 units per request byte (see BENCHMARKS.md), so
-/// this leaves a wide margin while still stopping a runaway call.
+/// instruction; deciding costs about 160 units per request byte (see BENCHMARKS.md), so
+/// this leaves a wide margin while still stopping a runaway call within seconds.
 const FUEL_BASE: u64 = 50_000_000;
-const FUEL_PER_BYTE: u64 = 5_000;
+const FUEL_PER_BYTE: u64 = 1_000;
 
 /// Memory for a call: a fixed part plus a multiple of the input. Deciding peaks at about
-/// 3 times the request size (see BENCHMARKS.md).
+/// 3.6 times the request size (see BENCHMARKS.md).
 const MEMORY_BASE: usize = 32 << 20;
 const MEMORY_PER_BYTE: usize = 12;
 /// wasm32 cannot address more.

@@ -102,7 +102,7 @@ fn a_missing_file_is_one_clear_line() {
         &["decide", "--engine", "native", "/nonexistent/request.json"],
         b"",
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(

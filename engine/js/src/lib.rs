@@ -1,0 +1,178 @@
+//! The engine for JavaScript: the same rules as `engine.wasm`, with a wasm-bindgen face.
+//!
+//! This crate is apart from the raw-ABI build because any `#[wasm_bindgen]` item gives
+//! its module JS imports; `engine.wasm` must import nothing.
+//!
+//! - `decide(request)`: a request object in, a response object out (plain JSON values).
+//! - `decideJson(text)`: the contract's bytes, identical to every other face.
+//! - `renderReport(input)` / `renderReportJson(text)`: the report email.
+//! - `version()`: `opsync-engine 0.1.0`.
+//!
+//! Invalid requests throw an `Error` whose message is the contract's one-line error.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** A WHMCS flag as PDO hands it. */
+export type Flag = boolean | 0 | 1 | "0" | "1" | "";
+
+export interface Policy {
+  sync_status?: boolean;
+  sync_expiry_date?: boolean;
+  expiry_source?: "expiration_date" | "renewal_date";
+  sync_due_date?: boolean;
+  due_date_offset_days?: number;
+  due_date_max_shift_days?: number | null;
+  sync_auto_renew?: boolean;
+  sync_whois_privacy?: boolean;
+  protected_statuses?: WhmcsStatus[];
+}
+
+export type WhmcsStatus =
+  | "Pending" | "Pending Registration" | "Pending Transfer" | "Active" | "Grace"
+  | "Redemption" | "Expired" | "Cancelled" | "Fraud" | "Transferred Away";
+
+/** A row of tbldomains. Dates are YYYY-MM-DD; "0000-00-00", "" and null are unknown. */
+export interface WhmcsRow {
+  id: number | string;
+  domain: string;
+  status: WhmcsStatus | string;
+  expirydate?: string | null;
+  nextduedate?: string | null;
+  nextinvoicedate?: string | null;
+  donotrenew?: Flag | null;
+  idprotection?: Flag | null;
+  [other: string]: unknown;
+}
+
+/** A domain object as Openprovider's REST API returns it. */
+export interface OpenproviderDomain {
+  id: number | string;
+  domain: { name: string; extension: string; [other: string]: unknown };
+  status?: string;
+  expiration_date?: string;
+  renewal_date?: string;
+  autorenew?: "on" | "off" | "default" | string | null;
+  is_private_whois_enabled?: boolean | null;
+  is_private_whois_allowed?: boolean | null;
+  [other: string]: unknown;
+}
+
+export interface LookupError {
+  domain: string;
+  kind: "not_found" | "error";
+  message?: string;
+}
+
+export interface Request {
+  policy?: Policy;
+  whmcs: WhmcsRow[];
+  openprovider: { complete?: boolean; domains: OpenproviderDomain[] };
+  lookup_errors?: LookupError[];
+}
+
+export interface Change<T> { from: T | null; to: T }
+
+export interface Notice {
+  severity: "error" | "warning" | "info";
+  code:
+    | "request_failed" | "unknown_status" | "invalid_date" | "due_date_shift_too_large"
+    | "whois_privacy_not_allowed" | "not_modifiable" | "not_in_openprovider"
+    | "lookup_failed" | "not_checked" | "invalid_record" | "duplicate_domain";
+  message: string;
+}
+
+export interface RowResult {
+  whmcs_id: number;
+  domain: string;
+  openprovider_id: number | null;
+  whmcs_changes: {
+    status?: Change<WhmcsStatus>;
+    expirydate?: Change<string>;
+    nextduedate?: Change<string>;
+    nextinvoicedate?: Change<string>;
+  };
+  openprovider_changes: {
+    autorenew?: Change<"default" | "off">;
+    is_private_whois_enabled?: Change<boolean>;
+  };
+  notices: Notice[];
+}
+
+export interface Response {
+  engine: string;
+  results: RowResult[];
+  summary: {
+    rows: number; changed_rows: number; whmcs_updates: number;
+    openprovider_updates: number; errors: number; warnings: number;
+  };
+}
+
+export interface ReportInput {
+  response: Response;
+  dry_run?: boolean;
+  send_empty?: boolean;
+  failures?: { whmcs_id: number; domain: string; side: "whmcs" | "openprovider"; message: string }[];
+}
+
+export interface Report { send: boolean; subject: string; text: string; html: string }
+"#;
+
+/// Contract v1 on objects.
+#[wasm_bindgen(js_name = decide, unchecked_return_type = "Response")]
+pub fn decide(
+    #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+) -> Result<JsValue, JsError> {
+    let bytes = to_json(request)?;
+    let answer = opsync_engine::decide_json(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    from_json(&answer)
+}
+
+/// Contract v1 on text: exactly the bytes every face answers.
+#[wasm_bindgen(js_name = decideJson)]
+pub fn decide_json(request: &str) -> Result<String, JsError> {
+    let answer =
+        opsync_engine::decide_json(request.as_bytes()).map_err(|e| JsError::new(&e.to_string()))?;
+    String::from_utf8(answer).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The report email for a run.
+#[wasm_bindgen(js_name = renderReport, unchecked_return_type = "Report")]
+pub fn render_report(
+    #[wasm_bindgen(unchecked_param_type = "ReportInput")] input: JsValue,
+) -> Result<JsValue, JsError> {
+    let bytes = to_json(input)?;
+    let answer =
+        opsync_engine::render_report_json(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    from_json(&answer)
+}
+
+/// The report email, on text.
+#[wasm_bindgen(js_name = renderReportJson)]
+pub fn render_report_json(input: &str) -> Result<String, JsError> {
+    let answer = opsync_engine::render_report_json(input.as_bytes())
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    String::from_utf8(answer).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The engine's name and version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    opsync_engine::ENGINE.to_string()
+}
+
+fn to_json(value: JsValue) -> Result<Vec<u8>, JsError> {
+    let value: serde_json::Value = serde_wasm_bindgen::from_value(value)
+        .map_err(|e| JsError::new(&format!("request: not a JSON value ({e})")))?;
+    serde_json::to_vec(&value).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn from_json(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}

@@ -1,0 +1,11 @@
+/* opsync engine, C ABI (libopsync_php.so). Loaded by PHP's FFI::cdef, so this file holds
+ * declarations only; C callers include <stddef.h> and <stdint.h> first.
+ *
+ * Each call returns 0 (*out holds the answer, JSON), 1 (the request is invalid: *out
+ * holds the one-line error naming its JSON path) or 2 (the engine could not answer:
+ * *out holds a one-line message). *out is not NUL-terminated; free it with opsync_free.
+ */
+int32_t opsync_decide(const char *request, size_t request_len, uint8_t **out, size_t *out_len);
+int32_t opsync_render_report(const char *input, size_t input_len, uint8_t **out, size_t *out_len);
+int32_t opsync_version(uint8_t **out, size_t *out_len);
+void opsync_free(uint8_t *ptr, size_t len);

@@ -1,0 +1,241 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync;
+
+use FFI;
+
+/**
+ * The opsync decision engine for PHP.
+ *
+ * Runs the same engine.wasm as the `opsync` command, through the opsync_php library and
+ * PHP's FFI, so WHMCS and cron decide identically. Where FFI is not enabled (FPM with
+ * `ffi.enable=preload` and no preloading, say), it runs `opsync decide` instead. The
+ * answer is the same bytes either way.
+ *
+ * Where things are found (first match wins):
+ * - library: the constructor argument, `OPSYNC_PHP_LIB`, `../lib/libopsync_php.so`,
+ *   the repository's `target/release` and `target/debug`;
+ * - command: the constructor argument, `OPSYNC_BIN`, `opsync` on the PATH;
+ * - mode: the constructor argument or `OPSYNC_ENGINE` (`ffi` or `command`), else FFI
+ *   when it loads, else the command.
+ */
+final class Engine
+{
+    public const MODE_FFI = 'ffi';
+    public const MODE_COMMAND = 'command';
+
+    private const OK = 0;
+    private const INVALID = 1;
+
+    /** Exit status of `opsync decide` for an invalid request. */
+    private const EXIT_INVALID = 1;
+
+    private ?FFI $ffi = null;
+    private ?string $binary = null;
+    private string $mode;
+
+    public function __construct(?string $library = null, ?string $binary = null, ?string $mode = null)
+    {
+        $mode ??= self::env('OPSYNC_ENGINE');
+        if ($mode !== null && $mode !== self::MODE_FFI && $mode !== self::MODE_COMMAND) {
+            throw new EngineUnavailable("Unknown engine mode \"$mode\" (use \"ffi\" or \"command\")");
+        }
+
+        $problems = [];
+        if ($mode !== self::MODE_COMMAND) {
+            try {
+                $this->ffi = self::loadLibrary($library ?? self::locateLibrary());
+                $this->mode = self::MODE_FFI;
+                return;
+            } catch (EngineUnavailable $e) {
+                $problems[] = $e->getMessage();
+                if ($mode === self::MODE_FFI) {
+                    throw $e;
+                }
+            }
+        }
+        $binary ??= self::env('OPSYNC_BIN') ?? self::onPath('opsync');
+        if ($binary !== null && is_file($binary) && is_executable($binary)) {
+            $this->binary = $binary;
+            $this->mode = self::MODE_COMMAND;
+            return;
+        }
+        $problems[] = $binary === null
+            ? 'no `opsync` command found (set OPSYNC_BIN or put opsync on the PATH)'
+            : "the opsync command $binary is not an executable file";
+        throw new EngineUnavailable('The opsync engine is unavailable: ' . implode('; ', $problems));
+    }
+
+    /** `ffi` or `command`: how this instance reaches the engine. */
+    public function mode(): string
+    {
+        return $this->mode;
+    }
+
+    /**
+     * Contract v1: the request's JSON in, the response's JSON out (exactly the bytes every
+     * other face gives, without a trailing newline).
+     *
+     * @throws InvalidRequest when the request is invalid (the message names the JSON path)
+     * @throws EngineFailure when the engine could not answer
+     */
+    public function decide(string $requestJson): string
+    {
+        if ($this->ffi !== null) {
+            return $this->callLibrary('opsync_decide', $requestJson);
+        }
+        return $this->runCommand($requestJson);
+    }
+
+    /**
+     * decide() on arrays, for PHP callers.
+     *
+     * @param array<string, mixed> $request
+     * @return array<string, mixed>
+     */
+    public function decideArray(array $request): array
+    {
+        $json = json_encode($request, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        return json_decode($this->decide($json), true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /**
+     * The report email for a run: `{response, dry_run?, send_empty?, failures?}` in,
+     * `{send, subject, text, html}` out. Only through FFI: the command has no such verb.
+     */
+    public function renderReport(string $inputJson): string
+    {
+        if ($this->ffi === null) {
+            throw new EngineUnavailable('renderReport needs the FFI library');
+        }
+        return $this->callLibrary('opsync_render_report', $inputJson);
+    }
+
+    public function version(): string
+    {
+        if ($this->ffi !== null) {
+            $out = $this->ffi->new('uint8_t*');
+            $len = $this->ffi->new('size_t');
+            $status = $this->ffi->opsync_version(FFI::addr($out), FFI::addr($len));
+            return $this->take($status, $out, $len);
+        }
+        $proc = $this->run([$this->binary, '--version'], '');
+        return trim($proc['stdout']);
+    }
+
+    public static function locateLibrary(): ?string
+    {
+        $candidates = [
+            self::env('OPSYNC_PHP_LIB'),
+            __DIR__ . '/../lib/libopsync_php.so',
+            __DIR__ . '/../../target/release/libopsync_php.so',
+            __DIR__ . '/../../target/debug/libopsync_php.so',
+        ];
+        foreach ($candidates as $candidate) {
+            if ($candidate !== null && is_file($candidate)) {
+                return $candidate;
+            }
+        }
+        return null;
+    }
+
+    private static function loadLibrary(?string $library): FFI
+    {
+        if (!extension_loaded('ffi')) {
+            throw new EngineUnavailable('the PHP FFI extension is not loaded');
+        }
+        if ($library === null) {
+            throw new EngineUnavailable('libopsync_php.so not found (set OPSYNC_PHP_LIB)');
+        }
+        if (!is_file($library)) {
+            throw new EngineUnavailable("the opsync library $library does not exist");
+        }
+        $header = file_get_contents(__DIR__ . '/../include/opsync.h');
+        try {
+            return FFI::cdef((string) $header, $library);
+        } catch (\Throwable $e) {
+            throw new EngineUnavailable('FFI cannot load the opsync library: ' . $e->getMessage());
+        }
+    }
+
+    private function callLibrary(string $function, string $input): string
+    {
+        $ffi = $this->ffi;
+        \assert($ffi !== null);
+        $out = $ffi->new('uint8_t*');
+        $len = $ffi->new('size_t');
+        $status = $ffi->$function($input, strlen($input), FFI::addr($out), FFI::addr($len));
+        return $this->take($status, $out, $len);
+    }
+
+    /** Copies the library's answer into PHP, frees it, and throws for an error status. */
+    private function take(int $status, FFI\CData $out, FFI\CData $len): string
+    {
+        $ffi = $this->ffi;
+        \assert($ffi !== null);
+        $size = (int) $len->cdata;
+        $bytes = $size > 0 ? FFI::string($out, $size) : '';
+        $ffi->opsync_free($out, $size);
+        if ($status === self::OK) {
+            return $bytes;
+        }
+        if ($status === self::INVALID) {
+            throw new InvalidRequest($bytes);
+        }
+        throw new EngineFailure($bytes);
+    }
+
+    private function runCommand(string $requestJson): string
+    {
+        $proc = $this->run([(string) $this->binary, 'decide'], $requestJson);
+        $stderr = trim($proc['stderr']);
+        $message = str_starts_with($stderr, 'opsync: ') ? substr($stderr, strlen('opsync: ')) : $stderr;
+        if ($proc['status'] === 0) {
+            // The command ends its answer with a newline; the answer itself has none.
+            return str_ends_with($proc['stdout'], "\n") ? substr($proc['stdout'], 0, -1) : $proc['stdout'];
+        }
+        if ($proc['status'] === self::EXIT_INVALID) {
+            throw new InvalidRequest($message);
+        }
+        throw new EngineFailure($message !== '' ? $message : "opsync decide exited with status {$proc['status']}");
+    }
+
+    /**
+     * @param list<string> $command
+     * @return array{status: int, stdout: string, stderr: string}
+     */
+    private function run(array $command, string $stdin): array
+    {
+        $pipes = [];
+        $proc = proc_open($command, [0 => ['pipe', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
+        if (!\is_resource($proc)) {
+            throw new EngineUnavailable('cannot start ' . $command[0]);
+        }
+        // opsync reads all of its input before it writes, so this order cannot deadlock.
+        fwrite($pipes[0], $stdin);
+        fclose($pipes[0]);
+        $stdout = (string) stream_get_contents($pipes[1]);
+        $stderr = (string) stream_get_contents($pipes[2]);
+        fclose($pipes[1]);
+        fclose($pipes[2]);
+        return ['status' => proc_close($proc), 'stdout' => $stdout, 'stderr' => $stderr];
+    }
+
+    private static function env(string $name): ?string
+    {
+        $value = getenv($name);
+        return $value === false || $value === '' ? null : $value;
+    }
+
+    private static function onPath(string $name): ?string
+    {
+        foreach (explode(PATH_SEPARATOR, (string) getenv('PATH')) as $dir) {
+            if ($dir !== '' && is_executable("$dir/$name")) {
+                return "$dir/$name";
+            }
+        }
+        return null;
+    }
+}

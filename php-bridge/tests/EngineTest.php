@@ -1,0 +1,112 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Tests;
+
+use Opsync\Engine;
+use Opsync\EngineUnavailable;
+use Opsync\InvalidRequest;
+use PHPUnit\Framework\TestCase;
+
+require_once __DIR__ . '/Scenarios.php';
+
+/** Opsync\Engine gives every scenario's exact bytes, through FFI and through the command. */
+final class EngineTest extends TestCase
+{
+    /** @var array<string, Engine> */
+    private static array $engines = [];
+
+    private static function engine(string $mode): Engine
+    {
+        return self::$engines[$mode] ??= new Engine(null, null, $mode);
+    }
+
+    /** @return iterable<string, array{string, string, ?string, ?string}> */
+    public static function scenariosInBothModes(): iterable
+    {
+        foreach (Scenarios::all() as $name => [$request, $response, $error]) {
+            foreach ([Engine::MODE_FFI, Engine::MODE_COMMAND] as $mode) {
+                yield "$name via $mode" => [$mode, $request, $response, $error];
+            }
+        }
+    }
+
+    /** @dataProvider scenariosInBothModes */
+    public function testScenarioGivesItsExpectedAnswer(string $mode, string $request, ?string $response, ?string $error): void
+    {
+        $engine = self::engine($mode);
+        self::assertSame($mode, $engine->mode());
+        if ($response !== null) {
+            // The files hold the answer plus the newline the commands print.
+            self::assertSame($response, $engine->decide($request) . "\n");
+            return;
+        }
+        try {
+            $engine->decide($request);
+            self::fail('an invalid request was answered');
+        } catch (InvalidRequest $e) {
+            self::assertSame(rtrim((string) $error, "\n"), $e->getMessage());
+        }
+    }
+
+    public function testThereAreScenariosToRun(): void
+    {
+        self::assertGreaterThanOrEqual(50, \count(Scenarios::all()));
+    }
+
+    public function testDecideArrayWorksOnPhpArraysAsPdoHandsThem(): void
+    {
+        $answer = self::engine(Engine::MODE_FFI)->decideArray([
+            'whmcs' => [['id' => '12', 'domain' => 'example.com', 'status' => 'Active',
+                'expirydate' => '0000-00-00', 'nextduedate' => '2026-05-20', 'nextinvoicedate' => '2026-05-20',
+                'donotrenew' => '1', 'idprotection' => '']],
+            'openprovider' => ['complete' => true, 'domains' => [[
+                'id' => 7, 'domain' => ['name' => 'example', 'extension' => 'com'], 'status' => 'ACT',
+                'expiration_date' => '2026-05-20 00:00:00', 'autorenew' => 'default',
+                'is_private_whois_enabled' => false,
+            ]]],
+        ]);
+        self::assertSame(12, $answer['results'][0]['whmcs_id']);
+        self::assertSame(['from' => null, 'to' => '2026-05-20'], $answer['results'][0]['whmcs_changes']['expirydate']);
+        self::assertSame(['from' => 'default', 'to' => 'off'], $answer['results'][0]['openprovider_changes']['autorenew']);
+    }
+
+    public function testRenderReportThroughFfi(): void
+    {
+        $engine = self::engine(Engine::MODE_FFI);
+        $response = $engine->decide((string) file_get_contents(__DIR__ . '/../../fixtures/scenarios/contract-example.request.json'));
+        $report = json_decode($engine->renderReport('{"response":' . $response . '}'), true, 512, JSON_THROW_ON_ERROR);
+        self::assertTrue($report['send']);
+        self::assertSame('Domain Synchronisation Report: 1 domain changed', $report['subject']);
+        self::assertStringContainsString('example.com', $report['html']);
+    }
+
+    public function testVersionIsTheEngines(): void
+    {
+        self::assertSame('opsync-engine 0.1.0', self::engine(Engine::MODE_FFI)->version());
+    }
+
+    public function testFallsBackToTheCommandWhenTheLibraryCannotBeLoaded(): void
+    {
+        $engine = new Engine('/nonexistent/libopsync_php.so');
+        self::assertSame(Engine::MODE_COMMAND, $engine->mode());
+    }
+
+    public function testNeitherLibraryNorCommandIsAClearError(): void
+    {
+        $this->expectException(EngineUnavailable::class);
+        $this->expectExceptionMessage(
+            'The opsync engine is unavailable: the opsync library /nonexistent/libopsync_php.so does not exist; '
+            . 'the opsync command /nonexistent/opsync is not an executable file'
+        );
+        new Engine('/nonexistent/libopsync_php.so', '/nonexistent/opsync');
+    }
+
+    public function testForcedFfiModeDoesNotFallBack(): void
+    {
+        $this->expectException(EngineUnavailable::class);
+        $this->expectExceptionMessage('the opsync library /nonexistent/libopsync_php.so does not exist');
+        new Engine('/nonexistent/libopsync_php.so', null, Engine::MODE_FFI);
+    }
+}
