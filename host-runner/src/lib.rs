@@ -1,7 +1,9 @@
 //! The native host of opsync: thin I/O around `opsync-engine`.
 //!
 //! - [`wasm`]: runs the embedded `engine.wasm` in wasmtime (the default engine).
+//! - [`openprovider`]: the Openprovider REST client.
 
+pub mod openprovider;
 pub mod wasm;
 
 pub use wasm::CallError;

@@ -1,0 +1,476 @@
+//! The Openprovider client against the sandbox, through every fault the sandbox can
+//! inject: what was retried and how often, what was reported, and what was never said.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opsync::openprovider::{ApiError, Client, ClientConfig, Credentials, RetryPolicy, Secret};
+use opsync_testkit::sandbox::{generated_domains, Counters, Faults, Sandbox, Seed};
+use serde_json::json;
+
+/// Fast retries, so the tests do not wait for production backoff.
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        first_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_elapsed: Duration::from_secs(10),
+    }
+}
+
+fn client_for(sandbox: &Sandbox, token_cache: Option<std::path::PathBuf>) -> Client {
+    let mut config = ClientConfig::new(Credentials {
+        username: sandbox.username().to_string(),
+        password: Secret::new(sandbox.password()),
+    });
+    config.base_url = sandbox.base_url();
+    config.token_cache = token_cache;
+    config.retry = quick_retries();
+    config.timeout = Duration::from_millis(500);
+    Client::new(config).unwrap()
+}
+
+async fn sandbox_with(count: usize) -> Sandbox {
+    Sandbox::start(Seed::new(generated_domains(count)), 0)
+        .await
+        .unwrap()
+}
+
+fn counters(list: u64, login: u64) -> (u64, u64) {
+    (list, login)
+}
+
+fn seen(c: &Counters) -> (u64, u64) {
+    (c.list, c.login)
+}
+
+#[tokio::test]
+async fn listing_10000_domains_costs_20_list_calls_and_one_login() {
+    let sandbox = sandbox_with(10_000).await;
+    let client = client_for(&sandbox, None);
+    let listing = client.list_all().await.unwrap();
+    assert!(listing.complete, "{:?}", listing.problems);
+    assert_eq!(listing.domains.len(), 10_000);
+    assert_eq!(seen(&sandbox.counters()), counters(20, 1));
+}
+
+#[tokio::test]
+async fn a_shifting_listing_is_marked_incomplete() {
+    for inserts in [true, false] {
+        let sandbox = sandbox_with(1_200).await;
+        sandbox.set_faults(Faults {
+            shift_after_list_calls: Some(1),
+            shift_inserts: inserts,
+            ..Faults::default()
+        });
+        let listing = client_for(&sandbox, None).list_all().await.unwrap();
+        assert!(
+            !listing.complete,
+            "a listing whose total moved was called complete"
+        );
+        assert!(
+            listing
+                .problems
+                .iter()
+                .any(|p| p.contains("the total moved from 1200")),
+            "{:?}",
+            listing.problems
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_token_is_reused_within_a_run_and_cached_across_runs() {
+    let sandbox = sandbox_with(700).await;
+    let dir = std::env::temp_dir().join(format!("opsync-token-{}", std::process::id()));
+    let cache = dir.join("token.json");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let first = client_for(&sandbox, Some(cache.clone()));
+    first.list_all().await.unwrap();
+    first.list_all().await.unwrap();
+    assert_eq!(sandbox.counters().login, 1, "one login per run");
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the token file is readable by its owner only");
+
+    let second_run = client_for(&sandbox, Some(cache.clone()));
+    second_run.list_all().await.unwrap();
+    assert_eq!(
+        sandbox.counters().login,
+        1,
+        "the next run reuses the cached token"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_token_means_one_new_login_and_one_retry() {
+    let sandbox = sandbox_with(10).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    sandbox.set_faults(Faults {
+        expire_token_after: Some(1),
+        ..Faults::default()
+    });
+    // The token has made its one call: the next one gets 196, a new login, a retry.
+    client.list_all().await.unwrap();
+    let c = sandbox.counters();
+    assert_eq!((c.login, c.list), (2, 3));
+}
+
+#[tokio::test]
+async fn a_token_rejected_again_after_a_new_login_is_given_up() {
+    let sandbox = sandbox_with(10).await;
+    sandbox.set_faults(Faults {
+        expire_token_after: Some(0),
+        ..Faults::default()
+    });
+    let client = client_for(&sandbox, None);
+    let err = client.list_all().await.unwrap_err();
+    assert_eq!(err, ApiError::Login);
+    let c = sandbox.counters();
+    assert_eq!(
+        (c.login, c.list),
+        (2, 2),
+        "exactly one new login and one retry"
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_a_clear_error_without_the_password() {
+    let sandbox = sandbox_with(1).await;
+    let mut config = ClientConfig::new(Credentials {
+        username: sandbox.username().to_string(),
+        password: Secret::new("hunter2-wrong"),
+    });
+    config.base_url = sandbox.base_url();
+    config.retry = quick_retries();
+    let err = Client::new(config.clone())
+        .unwrap()
+        .list_all()
+        .await
+        .unwrap_err();
+    assert_eq!(err, ApiError::Login);
+    assert!(!err.to_string().contains("hunter2"));
+    assert!(
+        !format!("{config:?}").contains("hunter2"),
+        "Debug shows the password"
+    );
+    assert_eq!(sandbox.counters().login, 1, "a failed login is not retried");
+}
+
+#[tokio::test]
+async fn a_business_error_is_never_retried() {
+    let sandbox = sandbox_with(5).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    sandbox.set_faults(Faults {
+        fail_next: 1,
+        ..Faults::default()
+    });
+    let err = client
+        .update(1, &json!({"autorenew": "off"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(399));
+    assert_eq!(
+        sandbox.counters().update,
+        1,
+        "HTTP 500 with a business code is not retried"
+    );
+}
+
+#[tokio::test]
+async fn openproviders_refusals_come_back_by_code() {
+    let mut domains = generated_domains(3);
+    domains[1]["status"] = json!("PEN");
+    domains[2]["is_private_whois_allowed"] = json!(false);
+    let sandbox = Sandbox::start(Seed::new(domains), 0).await.unwrap();
+    let client = client_for(&sandbox, None);
+    let results = client
+        .update_many(&[
+            (1, json!({"autorenew": "sometimes"})),
+            (2, json!({"autorenew": "off"})),
+            (3, json!({"is_private_whois_enabled": true})),
+            (
+                1,
+                json!({"autorenew": "off", "is_private_whois_enabled": true}),
+            ),
+            (99, json!({"autorenew": "off"})),
+        ])
+        .await;
+    let codes: Vec<Option<i64>> = results
+        .iter()
+        .map(|r| r.as_ref().err().and_then(ApiError::code))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![Some(347), Some(366), Some(19006), None, Some(320)]
+    );
+    assert_eq!(sandbox.domain(1).unwrap()["autorenew"], json!("off"));
+    assert_eq!(
+        sandbox.domain(1).unwrap()["is_private_whois_enabled"],
+        json!(true)
+    );
+    assert_eq!(sandbox.counters().update, 5, "no refusal was retried");
+}
+
+#[tokio::test]
+async fn a_bare_502_is_retried_until_it_succeeds() {
+    let sandbox = sandbox_with(5).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    sandbox.set_faults(Faults {
+        fail_next: 2,
+        fail_bare_502: true,
+        ..Faults::default()
+    });
+    client
+        .update(2, &json!({"autorenew": "off"}))
+        .await
+        .unwrap();
+    assert_eq!(sandbox.counters().update, 3, "two 502s, then the update");
+    assert_eq!(
+        client
+            .stats
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_a_bounded_number_of_times() {
+    let sandbox = sandbox_with(5).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    sandbox.set_faults(Faults {
+        fail_next: 100,
+        fail_bare_502: true,
+        ..Faults::default()
+    });
+    let err = client
+        .update(2, &json!({"autorenew": "off"}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::Unavailable { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("HTTP 502 without an Openprovider answer"),
+        "{err}"
+    );
+    assert_eq!(sandbox.counters().update, 3);
+}
+
+#[tokio::test]
+async fn maintenance_is_waited_out_within_bounds() {
+    let sandbox = sandbox_with(5).await;
+    sandbox.set_faults(Faults {
+        maintenance: true,
+        ..Faults::default()
+    });
+    let err = client_for(&sandbox, None).list_all().await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Unavailable { attempts: 3, ref last } if last.contains("4005")),
+        "{err:?}"
+    );
+    assert_eq!(
+        sandbox.counters().login,
+        3,
+        "the login itself met maintenance three times"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_truncated_answers_are_retried() {
+    let sandbox = sandbox_with(600).await;
+    let client = client_for(&sandbox, None);
+    sandbox.set_faults(Faults {
+        malformed_next: 1,
+        truncated_next: 1,
+        ..Faults::default()
+    });
+    let listing = client.list_all().await.unwrap();
+    assert!(listing.complete);
+    assert_eq!(listing.domains.len(), 600);
+    assert_eq!(
+        client
+            .stats
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_hangs_times_out_and_is_retried() {
+    let sandbox = sandbox_with(5).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    sandbox.set_faults(Faults {
+        hang_next: 1,
+        hang_ms: 2_000,
+        ..Faults::default()
+    });
+    client
+        .update(1, &json!({"autorenew": "off"}))
+        .await
+        .unwrap();
+    assert_eq!(sandbox.counters().update, 2, "the hung call and its retry");
+}
+
+#[tokio::test]
+async fn a_block_stops_every_call_at_once() {
+    let sandbox = sandbox_with(3_000).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    let before = sandbox.counters();
+    sandbox.set_faults(Faults {
+        block_after_identical: Some(0),
+        ..Faults::default()
+    });
+    let err = client.list_all().await.unwrap_err();
+    assert_eq!(err, ApiError::Blocked);
+    let after_block = sandbox.counters().total;
+    let updates = client
+        .update_many(
+            &(1..=20)
+                .map(|id| (id, json!({"autorenew": "off"})))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert!(updates.iter().all(|r| r == &Err(ApiError::Blocked)));
+    assert_eq!(
+        sandbox.counters().total,
+        after_block,
+        "no call after the block"
+    );
+    assert!(
+        after_block - before.total <= 4,
+        "at most the calls already in flight reached the API: {}",
+        after_block - before.total
+    );
+}
+
+#[tokio::test]
+async fn lookups_by_name_go_100_at_a_time_and_report_what_is_missing() {
+    let sandbox = sandbox_with(300).await;
+    let client = client_for(&sandbox, None);
+    let mut names: Vec<String> = sandbox
+        .domains()
+        .iter()
+        .take(150)
+        .map(opsync::openprovider::full_name)
+        .collect();
+    names.push("not-there.com".to_string());
+    let lookup = client.lookup(&names).await.unwrap();
+    assert_eq!(lookup.domains.len(), 150);
+    assert_eq!(
+        lookup.errors,
+        vec![(
+            "not-there.com".to_string(),
+            "not_found",
+            "Openprovider does not list this domain in the account".to_string()
+        )]
+    );
+    assert_eq!(sandbox.counters().list, 2);
+}
+
+/// Everything the client says, in logs and errors, through a run that meets every fault.
+#[tokio::test]
+async fn no_output_ever_holds_the_password_or_the_token() {
+    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let writer = {
+        let logs = logs.clone();
+        move || LogWriter(logs.clone())
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(writer)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sandbox = sandbox_with(1_100).await;
+    let dir = std::env::temp_dir().join(format!("opsync-grep-{}", std::process::id()));
+    let cache = dir.join("token.json");
+    let client = client_for(&sandbox, Some(cache.clone()));
+    let mut said = Vec::new();
+    for faults in [
+        Faults {
+            fail_next: 2,
+            fail_bare_502: true,
+            ..Faults::default()
+        },
+        Faults {
+            expire_token_after: Some(1),
+            ..Faults::default()
+        },
+        Faults {
+            malformed_next: 1,
+            truncated_next: 1,
+            ..Faults::default()
+        },
+        Faults {
+            maintenance: true,
+            ..Faults::default()
+        },
+        Faults {
+            hang_next: 1,
+            hang_ms: 1_000,
+            ..Faults::default()
+        },
+        Faults {
+            fail_next: 1,
+            ..Faults::default()
+        },
+        Faults {
+            block_after_identical: Some(0),
+            ..Faults::default()
+        },
+    ] {
+        sandbox.set_faults(faults);
+        said.push(format!("{:?}", client.list_all().await.map(|l| l.problems)));
+        said.push(format!(
+            "{:?}",
+            client.update(1, &json!({"autorenew": "off"})).await
+        ));
+    }
+    said.push(format!("{:?}", client.config()));
+    let token: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).unwrap_or_default()).unwrap_or_default();
+    let everything = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&logs.lock().unwrap()),
+        said.join("\n")
+    );
+    assert!(
+        everything.contains("retrying Openprovider call"),
+        "the logs were captured"
+    );
+    assert!(
+        !everything.contains(sandbox.password()),
+        "the password leaked:\n{everything}"
+    );
+    assert!(!everything.contains("sbx"), "a token leaked:\n{everything}");
+    if let Some(t) = token["token"].as_str() {
+        assert!(!everything.contains(t));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

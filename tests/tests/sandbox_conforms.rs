@@ -1,0 +1,258 @@
+//! The sandbox speaks Openprovider's own description: its answers are checked field by
+//! field against the Swagger definitions in `openprovider-api/` (shared design documents),
+//! and its filters and refusals behave as `DOMAIN.md` says.
+
+use std::path::PathBuf;
+
+use opsync_testkit::sandbox::{generated_domains, Sandbox, Seed};
+use serde_json::{json, Value};
+
+/// The shared API description: `../shared` next to the checkout, or `OPSYNC_SHARED`.
+fn spec(file: &str) -> Value {
+    let shared = std::env::var_os("OPSYNC_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let path = shared.join("openprovider-api").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (set OPSYNC_SHARED to the shared documents)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Checks `value` against a Swagger 2.0 schema: every field the sandbox sends must be
+/// defined, with the defined type. Returns the problems, with their paths.
+fn conform(value: &Value, schema: &Value, defs: &Value, path: &str, problems: &mut Vec<String>) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/definitions/");
+        return conform(value, &defs[name], defs, path, problems);
+    }
+    let ty = schema["type"]
+        .as_str()
+        .unwrap_or(if schema["properties"].is_object() {
+            "object"
+        } else {
+            ""
+        });
+    let ok = match ty {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        _ => true,
+    };
+    if !ok {
+        problems.push(format!("{path}: expected {ty}, found {value}"));
+        return;
+    }
+    match value {
+        Value::Object(map) if schema["properties"].is_object() => {
+            for (key, v) in map {
+                match schema["properties"].get(key) {
+                    Some(s) => conform(v, s, defs, &format!("{path}.{key}"), problems),
+                    None => problems.push(format!("{path}.{key}: not in the definition")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                conform(v, &schema["items"], defs, &format!("{path}[{i}]"), problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn get(sandbox: &Sandbox, token: &str, path_and_query: &str) -> (u16, Value) {
+    send(sandbox, "GET", token, path_and_query, None).await
+}
+
+async fn send(
+    sandbox: &Sandbox,
+    method: &str,
+    token: &str,
+    path_and_query: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}{path_and_query}", sandbox.base_url());
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn login(sandbox: &Sandbox) -> (u16, Value) {
+    send(
+        sandbox,
+        "POST",
+        "",
+        "/auth/login",
+        Some(json!({"username": sandbox.username(), "password": sandbox.password()})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn answers_match_openproviders_definitions() {
+    let domain_spec = spec("domain.swagger.json");
+    let auth_spec = spec("auth.swagger.json");
+    let sandbox = Sandbox::start(Seed::new(generated_domains(3)), 0)
+        .await
+        .unwrap();
+
+    let (status, answer) = login(&sandbox).await;
+    assert_eq!(status, 200);
+    let mut problems = Vec::new();
+    conform(
+        &answer,
+        &json!({"$ref": "#/definitions/authLoginResponse"}),
+        &auth_spec["definitions"],
+        "login",
+        &mut problems,
+    );
+    let token = answer["data"]["token"].as_str().unwrap().to_string();
+
+    let defs = &domain_spec["definitions"];
+    let (_, list) = get(&sandbox, &token, "/domains?limit=2").await;
+    conform(
+        &list,
+        &json!({"$ref": "#/definitions/domainListDomainsResponse"}),
+        defs,
+        "list",
+        &mut problems,
+    );
+    let (_, one) = get(&sandbox, &token, "/domains/1").await;
+    conform(
+        &one,
+        &json!({"$ref": "#/definitions/domainGetDomainResponse"}),
+        defs,
+        "get",
+        &mut problems,
+    );
+    let (_, updated) = send(
+        &sandbox,
+        "PUT",
+        &token,
+        "/domains/1",
+        Some(json!({"autorenew": "off"})),
+    )
+    .await;
+    conform(
+        &updated,
+        &json!({"$ref": "#/definitions/domainUpdateDomainResponse"}),
+        defs,
+        "update",
+        &mut problems,
+    );
+    let (_, refused) = send(
+        &sandbox,
+        "PUT",
+        &token,
+        "/domains/1",
+        Some(json!({"autorenew": "maybe"})),
+    )
+    .await;
+    conform(
+        &refused,
+        &json!({"$ref": "#/definitions/errorError"}),
+        defs,
+        "error",
+        &mut problems,
+    );
+
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(list["data"]["total"], json!(3));
+    assert_eq!(list["data"]["results"].as_array().unwrap().len(), 2);
+    assert_eq!(updated["data"], json!({"id": 1, "status": "ACT"}));
+    assert_eq!(refused["code"], json!(347));
+}
+
+#[tokio::test]
+async fn requests_are_checked_against_the_update_definition() {
+    // What the client sends in a PUT must be fields of domainUpdateDomainRequest.
+    let domain_spec = spec("domain.swagger.json");
+    let defs = &domain_spec["definitions"];
+    let mut problems = Vec::new();
+    for body in [
+        json!({"autorenew": "default"}),
+        json!({"is_private_whois_enabled": true}),
+    ] {
+        conform(
+            &body,
+            &json!({"$ref": "#/definitions/domainUpdateDomainRequest"}),
+            defs,
+            "put",
+            &mut problems,
+        );
+    }
+    let auth_spec = spec("auth.swagger.json");
+    conform(
+        &json!({"username": "u", "password": "p"}),
+        &json!({"$ref": "#/definitions/authLoginRequest"}),
+        &auth_spec["definitions"],
+        "login",
+        &mut problems,
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
+async fn listing_filters_behave_as_documented() {
+    let mut domains = generated_domains(12);
+    domains[3]["status"] = json!("DEL");
+    domains[4]["is_deleted"] = json!(true);
+    let sandbox = Sandbox::start(Seed::new(domains), 0).await.unwrap();
+    let (_, answer) = login(&sandbox).await;
+    let token = answer["data"]["token"].as_str().unwrap().to_string();
+    let ids = |v: &Value| -> Vec<u64> {
+        v["data"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_u64().unwrap())
+            .collect()
+    };
+
+    let (_, v) = get(&sandbox, &token, "/domains?full_name=domain-000002.eu").await;
+    assert_eq!(ids(&v), vec![2]);
+    let (_, v) = get(
+        &sandbox,
+        &token,
+        "/domains?domain_name_pattern=domain-00001*&extension=com",
+    )
+    .await;
+    assert_eq!(ids(&v), vec![12]);
+    let (_, v) = get(
+        &sandbox,
+        &token,
+        "/domains?domain_names[]=domain-000001.nl&domain_names%5B%5D=domain-000003.net",
+    )
+    .await;
+    assert_eq!(ids(&v), vec![1, 3]);
+    let (_, v) = get(&sandbox, &token, "/domains?status=DEL").await;
+    assert_eq!(ids(&v), vec![4]);
+    let (_, v) = get(&sandbox, &token, "/domains?is_deleted=true").await;
+    assert_eq!(ids(&v), vec![5]);
+    let (_, v) = get(
+        &sandbox,
+        &token,
+        "/domains?order_by.id=desc&limit=3&offset=1",
+    )
+    .await;
+    assert_eq!(ids(&v), vec![11, 10, 9]);
+    assert_eq!(v["data"]["total"], json!(12));
+    let (status, v) = get(&sandbox, &token, "/domains/999").await;
+    assert_eq!((status, v["code"].clone()), (500, json!(320)));
+    let (status, v) = get(&sandbox, "not-a-token", "/domains").await;
+    assert_eq!((status, v["code"].clone()), (401, json!(196)));
+}
