@@ -134,6 +134,26 @@ impl ApiError {
     }
 }
 
+/// One API request, as it is sent and, on a transient failure, sent again.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    method: &'a reqwest::Method,
+    path: &'a str,
+    query: &'a [(String, String)],
+    body: Option<&'a Value>,
+}
+
+impl<'a> Call<'a> {
+    fn get(path: &'a str, query: &'a [(String, String)]) -> Call<'a> {
+        Call {
+            method: &reqwest::Method::GET,
+            path,
+            query,
+            body: None,
+        }
+    }
+}
+
 /// What one request came to, before retries are decided.
 enum Attempt {
     Data(Value),
@@ -285,9 +305,7 @@ impl Client {
             ("offset".to_string(), offset.to_string()),
             ("order_by.id".to_string(), "asc".to_string()),
         ];
-        let data = self
-            .call(reqwest::Method::GET, "/domains", &query, None)
-            .await?;
+        let data = self.call(Call::get("/domains", &query)).await?;
         page_of(&data)
     }
 
@@ -301,10 +319,7 @@ impl Client {
                 .map(|n| ("domain_names[]".to_string(), n.clone()))
                 .collect();
             query.push(("limit".to_string(), "1000".to_string()));
-            match self
-                .call(reqwest::Method::GET, "/domains", &query, None)
-                .await
-            {
+            match self.call(Call::get("/domains", &query)).await {
                 Ok(data) => {
                     let (results, _) = page_of(&data)?;
                     let found: std::collections::HashSet<String> =
@@ -333,12 +348,13 @@ impl Client {
 
     /// One `PUT /domains/{id}` with the fields to change.
     pub async fn update(&self, id: u64, fields: &Value) -> Result<Value, ApiError> {
-        self.call(
-            reqwest::Method::PUT,
-            &format!("/domains/{id}"),
-            &[],
-            Some(fields),
-        )
+        let path = format!("/domains/{id}");
+        self.call(Call {
+            method: &reqwest::Method::PUT,
+            path: &path,
+            query: &[],
+            body: Some(fields),
+        })
         .await
     }
 
@@ -356,22 +372,16 @@ impl Client {
 
     /// A call with the session token: logs in when there is none, and once more when
     /// Openprovider says the token expired (196), then gives up.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<&Value>,
-    ) -> Result<Value, ApiError> {
+    async fn call(&self, call: Call<'_>) -> Result<Value, ApiError> {
         let mut fresh_login = false;
         loop {
             let token = self.token(fresh_login).await?;
-            match self
-                .send(method.clone(), path, query, body, Some(&token))
-                .await
-            {
+            match self.send(call, Some(&token)).await {
                 Err(ApiError::Business { code: 196, .. }) if !fresh_login => {
-                    tracing::info!(path, "Openprovider token expired; logging in again");
+                    tracing::info!(
+                        path = call.path,
+                        "Openprovider token expired; logging in again"
+                    );
                     fresh_login = true;
                 }
                 Err(ApiError::Business { code: 196, .. }) => return Err(ApiError::Login),
@@ -408,10 +418,13 @@ impl Client {
             "username": self.config.credentials.username,
             "password": self.config.credentials.password.expose(),
         });
-        match self
-            .send(reqwest::Method::POST, "/auth/login", &[], Some(&body), None)
-            .await
-        {
+        let call = Call {
+            method: &reqwest::Method::POST,
+            path: "/auth/login",
+            query: &[],
+            body: Some(&body),
+        };
+        match self.send(call, None).await {
             Ok(data) => data["token"]
                 .as_str()
                 .filter(|t| !t.is_empty())
@@ -426,14 +439,8 @@ impl Client {
     }
 
     /// One API call with retries of transient failures.
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<&Value>,
-        token: Option<&Secret>,
-    ) -> Result<Value, ApiError> {
+    async fn send(&self, call: Call<'_>, token: Option<&Secret>) -> Result<Value, ApiError> {
+        let path = call.path;
         let policy = self.config.retry;
         let started = Instant::now();
         let mut last = String::new();
@@ -444,7 +451,7 @@ impl Client {
             if attempt > 1 {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
             }
-            match self.attempt(method.clone(), path, query, body, token).await {
+            match self.attempt(call, token).await {
                 Attempt::Data(data) => return Ok(data),
                 Attempt::Code(10005, _) => {
                     self.blocked.store(true, Ordering::SeqCst);
@@ -474,15 +481,14 @@ impl Client {
         })
     }
 
-    async fn attempt(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(String, String)],
-        body: Option<&Value>,
-        token: Option<&Secret>,
-    ) -> Attempt {
+    async fn attempt(&self, call: Call<'_>, token: Option<&Secret>) -> Attempt {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let Call {
+            method,
+            path,
+            query,
+            body,
+        } = call;
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let mut request = self.http.request(method.clone(), &url).query(query);
         if let Some(token) = token {
