@@ -121,8 +121,9 @@ final class Engine
             $status = $this->ffi->opsync_version(FFI::addr($out), FFI::addr($len));
             return $this->take($status, $out, $len);
         }
-        $proc = $this->run([$this->binary, '--version'], '');
-        return trim($proc['stdout']);
+        // The command answers for the engine it embeds: ask it through an empty request.
+        $answer = json_decode($this->runCommand('{"whmcs":[],"openprovider":{"domains":[]}}'), true);
+        return (string) ($answer['engine'] ?? '');
     }
 
     public static function locateLibrary(): ?string

@@ -82,9 +82,10 @@ final class EngineTest extends TestCase
         self::assertStringContainsString('example.com', $report['html']);
     }
 
-    public function testVersionIsTheEngines(): void
+    public function testVersionIsTheEnginesThroughEitherPath(): void
     {
         self::assertSame('opsync-engine 0.1.0', self::engine(Engine::MODE_FFI)->version());
+        self::assertSame('opsync-engine 0.1.0', self::engine(Engine::MODE_COMMAND)->version());
     }
 
     public function testFallsBackToTheCommandWhenTheLibraryCannotBeLoaded(): void
