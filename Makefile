@@ -10,12 +10,12 @@ export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
 DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
 
-.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools fmt lint rust-test js js-test php php-test bench
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb fmt lint rust-test js js-test php php-test bench
 
 test: deps fmt lint rust-test js-test php-test
 	@echo "make test: all checks passed"
 
-deps: deps-rust deps-debian deps-wasm-tools
+deps: deps-rust deps-debian deps-wasm-tools deps-mariadb
 
 deps-rust:
 	@command -v $(CARGO) >/dev/null || { echo "make: cargo is missing (install Rust with rustup)"; exit 1; }
@@ -45,6 +45,19 @@ deps-wasm-tools:
 	  $(CARGO) install --locked wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) || \
 	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 	@command -v wasm-pack >/dev/null || $(CARGO) install --locked wasm-pack
+
+# Tests create and drop their own databases on MariaDB at 127.0.0.1:3306 (root, no
+# password). Start the local server when none answers; install it when there is none.
+deps-mariadb:
+	@mysqladmin -h127.0.0.1 -uroot --connect-timeout=2 ping >/dev/null 2>&1 || { \
+	  command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || { \
+	    [ "$$(id -u)" = 0 ] || { echo "make: MariaDB is needed at 127.0.0.1:3306"; exit 1; }; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null; }; \
+	  echo "make: starting MariaDB"; \
+	  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null; \
+	  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql; \
+	  for i in $$(seq 1 30); do mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 1; done; \
+	  mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1 || { echo "make: MariaDB did not start"; exit 1; }; }
 
 fmt:
 	$(CARGO) fmt --all -- --check

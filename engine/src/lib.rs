@@ -20,11 +20,13 @@
 //! | notices: codes, severities, wording | [`notice`] |
 //! | the per-row walk and the response | [`decide`], [`changes`] |
 //! | the email report | [`report`] |
+//! | `tblactivitylog` lines | [`activity`] |
 //!
 //! Entry points work on JSON bytes, as every host does: [`decide_json`] and
 //! [`render_report_json`]. Typed entry points ([`decide`](decide::decide),
 //! [`report::render`]) serve tests and Rust hosts.
 
+pub mod activity;
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
 pub mod changes;

@@ -171,3 +171,27 @@ fn bad_report_input_is_a_clean_error() {
         "{err}"
     );
 }
+
+#[test]
+fn activity_lines_name_each_change_once_per_side() {
+    let response = response_for("contract-example");
+    let r = &response.results[0];
+    assert_eq!(
+        opsync_engine::activity::whmcs_lines(r),
+        vec![
+            "Domain Sync (opsync): Modified Domain - example.com - Expiry Date changed from 2026-05-19 to 2026-05-20 - Domain ID: 12",
+            "Domain Sync (opsync): Modified Domain - example.com - Next Due Date changed from 2026-05-09 to 2026-05-10 - Domain ID: 12",
+            "Domain Sync (opsync): Modified Domain - example.com - Next Invoice Date changed from 2026-05-09 to 2026-05-10 - Domain ID: 12",
+        ]
+    );
+    assert_eq!(
+        opsync_engine::activity::openprovider_lines(r),
+        vec![
+            "Domain Sync (opsync): Modified Domain - example.com - Openprovider Auto Renew changed from on to default - Domain ID: 12",
+            "Domain Sync (opsync): Modified Domain - example.com - Openprovider WHOIS Privacy changed from off to on - Domain ID: 12",
+        ]
+    );
+    let unknown = response_for("expiry-unknown-in-whmcs-is-set");
+    assert!(opsync_engine::activity::whmcs_lines(&unknown.results[0])[0]
+        .contains("from (unknown) to 2027-03-15"));
+}

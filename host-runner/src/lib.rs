@@ -2,9 +2,11 @@
 //!
 //! - [`wasm`]: runs the embedded `engine.wasm` in wasmtime (the default engine).
 //! - [`openprovider`]: the Openprovider REST client.
+//! - [`whmcs`]: the WHMCS database (MySQL/MariaDB or SQLite).
 
 pub mod openprovider;
 pub mod wasm;
+pub mod whmcs;
 
 pub use wasm::CallError;
 
