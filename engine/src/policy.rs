@@ -61,7 +61,8 @@ impl Policy {
         self.protected_statuses.contains(&status)
     }
 
-    pub(crate) fn from_value(value: &Value, path: &str) -> Result<Policy, RequestError> {
+    /// Reads a policy object (as in a request's `policy`); `path` prefixes error paths.
+    pub fn from_value(value: &Value, path: &str) -> Result<Policy, RequestError> {
         let mut policy = Policy::default();
         let fields = value
             .as_object()

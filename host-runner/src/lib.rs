@@ -1,9 +1,11 @@
 //! The native host of opsync: thin I/O around `opsync-engine`.
 //!
 //! - [`wasm`]: runs the embedded `engine.wasm` in wasmtime (the default engine).
+//! - [`config`]: `opsync.toml`, the environment and the command line.
 //! - [`openprovider`]: the Openprovider REST client.
 //! - [`whmcs`]: the WHMCS database (MySQL/MariaDB or SQLite).
 
+pub mod config;
 pub mod openprovider;
 pub mod wasm;
 pub mod whmcs;

@@ -30,7 +30,8 @@ pub const DEFAULT_BASE_URL: &str = "https://api.openprovider.eu/v1beta";
 const TOKEN_LIFETIME: Duration = Duration::from_secs(40 * 3600);
 
 /// A password or token: printed as `***`, never as itself.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

@@ -1,0 +1,273 @@
+//! Configuration: `opsync.toml`, then the environment, then the command line, each
+//! overriding the one before. An unknown key is an error that names it; a missing
+//! setting is an error that says where to set it. See `opsync.example.toml`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::openprovider::{ClientConfig, Credentials, Secret, DEFAULT_BASE_URL};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what} is not set: {hint}")]
+    Missing {
+        what: &'static str,
+        hint: &'static str,
+    },
+}
+
+/// `opsync.toml` as written; every section and key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub whmcs: WhmcsSection,
+    #[serde(default)]
+    pub openprovider: OpenproviderSection,
+    #[serde(default)]
+    pub mail: MailSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+    /// The engine's policy, checked by the engine's own rules.
+    pub policy: Option<toml::Table>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhmcsSection {
+    /// `mysql://user:password@host:3306/whmcs` or `sqlite://path`.
+    pub database_url: Option<Secret>,
+    /// WHMCS's `configuration.php`, whose `$db_*` settings give the database.
+    pub configuration_php: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenproviderSection {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub base_url: Option<String>,
+    pub token_cache: Option<PathBuf>,
+    pub concurrency: Option<usize>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSection {
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls`, or `none` (only for a relay on this machine).
+    pub smtp_security: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<Secret>,
+    pub from: Option<String>,
+    /// Extra recipients besides the admins with System emails.
+    #[serde(default)]
+    pub to: Vec<String>,
+    pub send_empty_reports: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Rows per run; 0 or absent: all.
+    pub batch_size: Option<usize>,
+}
+
+/// What the command line says; `None` leaves the lower layers' value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub base_url: Option<String>,
+    pub batch_size: Option<usize>,
+    pub send_empty_reports: Option<bool>,
+}
+
+/// Everything a run needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: Secret,
+    pub openprovider: ClientConfig,
+    pub mail: MailSection,
+    pub batch_size: Option<usize>,
+    pub send_empty_reports: bool,
+    /// The engine's `policy` object, already checked.
+    pub policy: Value,
+}
+
+impl FileConfig {
+    pub fn read(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        FileConfig::parse(&text).map_err(|message| ConfigError::File {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " ").replace("  ", " "))
+    }
+}
+
+/// Resolves the layers: the file, then `env` (a lookup, so tests need not touch the
+/// process environment), then `overrides`.
+pub fn resolve(
+    file: FileConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    let op = file.openprovider;
+    let username = env("OPSYNC_OP_USERNAME")
+        .or(op.username)
+        .ok_or(ConfigError::Missing {
+            what: "the Openprovider username",
+            hint: "set openprovider.username in opsync.toml or OPSYNC_OP_USERNAME",
+        })?;
+    let password = env("OPSYNC_OP_PASSWORD")
+        .map(Secret::new)
+        .or(op.password)
+        .ok_or(ConfigError::Missing {
+            what: "the Openprovider password",
+            hint: "set openprovider.password in opsync.toml or OPSYNC_OP_PASSWORD",
+        })?;
+    let mut client = ClientConfig::new(Credentials { username, password });
+    client.base_url = overrides
+        .base_url
+        .clone()
+        .or(env("OPSYNC_OP_BASE_URL"))
+        .or(op.base_url)
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    if !client.base_url.starts_with("https://") && !client.base_url.starts_with("http://127.") {
+        return Err(ConfigError::Invalid(format!(
+            "openprovider.base_url {} must use https (plain http only to 127.0.0.1, for the sandbox)",
+            client.base_url
+        )));
+    }
+    client.token_cache = op.token_cache;
+    if let Some(n) = op.concurrency {
+        if !(1..=16).contains(&n) {
+            return Err(ConfigError::Invalid(format!(
+                "openprovider.concurrency must be from 1 to 16, not {n}"
+            )));
+        }
+        client.concurrency = n;
+    }
+    if let Some(s) = op.timeout_seconds {
+        client.timeout = Duration::from_secs(s.max(1));
+    }
+
+    let database_url = match overrides
+        .database_url
+        .clone()
+        .or(env("OPSYNC_DATABASE_URL"))
+        .or(file.whmcs.database_url.map(|url| url.expose().to_string()))
+    {
+        Some(url) => url,
+        None => match &file.whmcs.configuration_php {
+            Some(path) => database_url_from_configuration_php(path)?,
+            None => {
+                return Err(ConfigError::Missing {
+                    what: "the WHMCS database",
+                    hint: "set whmcs.database_url or whmcs.configuration_php in opsync.toml, or OPSYNC_DATABASE_URL",
+                })
+            }
+        },
+    };
+
+    let mut policy = match file.policy {
+        Some(table) => {
+            serde_json::to_value(table).map_err(|e| ConfigError::Invalid(e.to_string()))?
+        }
+        None => Value::Object(Default::default()),
+    };
+    // TOML has no null: "none" switches the due-date guard off.
+    if policy["due_date_max_shift_days"] == "none" {
+        policy["due_date_max_shift_days"] = Value::Null;
+    }
+    opsync_engine::policy::Policy::from_value(&policy, "policy")
+        .map_err(|e| ConfigError::Invalid(format!("opsync.toml: {e}")))?;
+
+    let batch_size = overrides
+        .batch_size
+        .or(file.sync.batch_size)
+        .filter(|n| *n > 0);
+    let send_empty_reports = overrides
+        .send_empty_reports
+        .or(file.mail.send_empty_reports)
+        .unwrap_or(false);
+
+    Ok(Config {
+        database_url: Secret::new(database_url),
+        openprovider: client,
+        mail: file.mail,
+        batch_size,
+        send_empty_reports,
+        policy,
+    })
+}
+
+/// The database URL from WHMCS's `configuration.php`. PHP itself reads the file (it is
+/// PHP; a hand-made parser would misread quoting), and prints the `$db_*` settings.
+pub fn database_url_from_configuration_php(path: &Path) -> Result<String, ConfigError> {
+    let fail = |message: String| ConfigError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(fail("no such file".into()));
+    }
+    let script = r#"error_reporting(0); include $argv[1];
+        echo json_encode(['host' => $db_host ?? null, 'port' => $db_port ?? null,
+            'username' => $db_username ?? null, 'password' => $db_password ?? null,
+            'name' => $db_name ?? null]);"#;
+    let out = std::process::Command::new("php")
+        .args(["-r", script])
+        .arg(path)
+        .output()
+        .map_err(|e| fail(format!("reading it needs the php command: {e}")))?;
+    let settings: Value =
+        serde_json::from_slice(&out.stdout).map_err(|_| fail("PHP could not read it".into()))?;
+    let get = |key: &str| {
+        settings[key]
+            .as_str()
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
+    let host = get("host").ok_or_else(|| fail("$db_host is not set".into()))?;
+    let name = get("name").ok_or_else(|| fail("$db_name is not set".into()))?;
+    let username = get("username").ok_or_else(|| fail("$db_username is not set".into()))?;
+    let password = get("password").unwrap_or_default();
+    let port = match &settings["port"] {
+        Value::String(p) if !p.is_empty() => p
+            .parse::<u16>()
+            .map_err(|_| fail(format!("$db_port {p:?} is not a port")))?,
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .unwrap_or(3306),
+        _ => 3306,
+    };
+    let mut url = url::Url::parse("mysql://localhost").map_err(|e| fail(e.to_string()))?;
+    let built = url.set_host(Some(&host)).is_ok()
+        && url.set_port(Some(port)).is_ok()
+        && url.set_username(&username).is_ok()
+        && url
+            .set_password(Some(password.as_str()).filter(|p| !p.is_empty()))
+            .is_ok();
+    if !built {
+        return Err(fail(format!("$db_host {host:?} is not a host name")));
+    }
+    url.set_path(&name);
+    Ok(url.to_string())
+}
