@@ -9,10 +9,12 @@
 //!   WHMCS's own sync does, and each change gets its `tblactivitylog` line.
 //! - Every statement is parameterised.
 
+use std::path::PathBuf;
+
 use opsync_engine::changes::{RowResult, WhmcsChanges};
 use serde_json::{json, Value};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,13 +70,32 @@ pub enum Applied {
 
 pub struct Whmcs {
     pool: AnyPool,
+    /// The SQLite file, for its run lock; `None` for MySQL (and in-memory SQLite).
+    sqlite_file: Option<PathBuf>,
+    mysql: bool,
 }
 
-/// The synced columns, read as text, in [`DomainRow`] order.
-const SELECT_ROWS: &str = "SELECT CAST(id AS CHAR), CAST(userid AS CHAR), domain, \
-    CAST(status AS CHAR), CAST(expirydate AS CHAR), CAST(nextduedate AS CHAR), \
-    CAST(nextinvoicedate AS CHAR), CAST(donotrenew AS CHAR), CAST(idprotection AS CHAR) \
-    FROM tbldomains WHERE LOWER(registrar) = 'openprovider' ORDER BY id";
+/// A run's lock: while it lives, no other `opsync sync` runs against this database.
+pub enum RunLock {
+    /// MySQL's `GET_LOCK` belongs to the connection that took it.
+    MySql(AnyConnection),
+    /// SQLite: an exclusive lock on a file beside the database.
+    File(std::fs::File),
+    /// In-memory SQLite: nothing else can reach it anyway.
+    None,
+}
+
+/// The synced columns of `tbldomains d`, read as text, in [`DomainRow`] order.
+const COLUMNS: &str = "CAST(d.id AS CHAR), CAST(d.userid AS CHAR), d.domain, \
+    CAST(d.status AS CHAR), CAST(d.expirydate AS CHAR), CAST(d.nextduedate AS CHAR), \
+    CAST(d.nextinvoicedate AS CHAR), CAST(d.donotrenew AS CHAR), CAST(d.idprotection AS CHAR)";
+
+/// Openprovider's rows only (the registrar column holds the module name).
+const OURS: &str = "LOWER(d.registrar) = 'openprovider'";
+
+/// The cursor of batched runs: when each row was last synced.
+const CREATE_CURSOR: &str = "CREATE TABLE IF NOT EXISTS opsync_sync_state \
+    (domain_id INT NOT NULL PRIMARY KEY, last_sync VARCHAR(19) NOT NULL)";
 
 /// The columns whose old values guard an update.
 const GUARDED: [&str; 7] = [
@@ -96,7 +117,89 @@ impl Whmcs {
             .connect(url)
             .await
             .map_err(|e| StoreError::Connect(redact(&e.to_string(), url)))?;
-        Ok(Whmcs { pool })
+        let sqlite_file = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|path| !path.is_empty() && !path.starts_with(":memory:"))
+            .map(PathBuf::from);
+        Ok(Whmcs {
+            pool,
+            sqlite_file,
+            mysql: url.starts_with("mysql:") || url.starts_with("mariadb:"),
+        })
+    }
+
+    /// Takes the run lock, or `None` at once when another run holds it.
+    pub async fn lock_run(&self) -> Result<Option<RunLock>, StoreError> {
+        if self.mysql {
+            let mut conn = self.pool.acquire().await.map_err(query_error)?.detach();
+            let row =
+                sqlx::query("SELECT CAST(GET_LOCK(CONCAT('opsync_sync:', DATABASE()), 0) AS CHAR)")
+                    .fetch_one(&mut conn)
+                    .await
+                    .map_err(query_error)?;
+            return Ok((text_at(&row, 0).as_deref() == Some("1")).then_some(RunLock::MySql(conn)));
+        }
+        let Some(db) = &self.sqlite_file else {
+            return Ok(Some(RunLock::None));
+        };
+        let mut path = db.clone().into_os_string();
+        path.push(".opsync-lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::Query(format!("{}: {e}", PathBuf::from(&path).display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock::File(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Query(e.to_string())),
+        }
+    }
+
+    /// The next `limit` Openprovider rows of a batched run: never-synced rows first, then
+    /// the longest ago, by id within each.
+    pub async fn next_batch(&self, limit: usize) -> Result<Vec<DomainRow>, StoreError> {
+        sqlx::query(CREATE_CURSOR)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id \
+             WHERE {OURS} ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error)?;
+        rows.iter().map(domain_row).collect()
+    }
+
+    /// Records that these rows were synced at `now` (`YYYY-MM-DD HH:MM:SS`).
+    pub async fn mark_synced(&self, ids: &[u64], now: &str) -> Result<(), StoreError> {
+        sqlx::query(CREATE_CURSOR)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error)?;
+        let mut tx = self.pool.begin().await.map_err(query_error)?;
+        for id in ids {
+            // Delete and insert: the one upsert both MySQL and SQLite speak.
+            sqlx::query("DELETE FROM opsync_sync_state WHERE domain_id = ?")
+                .bind(*id as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error)?;
+            sqlx::query("INSERT INTO opsync_sync_state (domain_id, last_sync) VALUES (?, ?)")
+                .bind(*id as i64)
+                .bind(now.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error)?;
+        }
+        tx.commit().await.map_err(query_error)
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -105,7 +208,8 @@ impl Whmcs {
 
     /// Every row whose registrar is Openprovider, by id.
     pub async fn openprovider_rows(&self) -> Result<Vec<DomainRow>, StoreError> {
-        let rows = sqlx::query(SELECT_ROWS)
+        let sql = format!("SELECT {COLUMNS} FROM tbldomains d WHERE {OURS} ORDER BY d.id");
+        let rows = sqlx::query(&sql)
             .fetch_all(&self.pool)
             .await
             .map_err(query_error)?;

@@ -270,3 +270,71 @@ async fn mariadb_leaves_a_row_edited_after_reading_alone() {
 async fn sqlite_leaves_a_row_edited_after_reading_alone() {
     a_row_edited_after_reading_is_left_alone(TestDb::sqlite("edited", ROWS).await).await;
 }
+
+async fn a_second_run_cannot_take_the_lock(db: TestDb) {
+    let first = Whmcs::connect(&db.url).await.unwrap();
+    let second = Whmcs::connect(&db.url).await.unwrap();
+    let held = first.lock_run().await.unwrap();
+    assert!(held.is_some(), "the first run takes the lock");
+    assert!(
+        second.lock_run().await.unwrap().is_none(),
+        "a second run is refused at once"
+    );
+    drop(held);
+    assert!(
+        second.lock_run().await.unwrap().is_some(),
+        "the lock is free again"
+    );
+    db.finish().await;
+}
+
+async fn batches_take_never_synced_rows_first_then_the_oldest(db: TestDb) {
+    let store = Whmcs::connect(&db.url).await.unwrap();
+    let ids = |rows: Vec<DomainRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.next_batch(1).await.unwrap()), vec![12]);
+    store
+        .mark_synced(&[12], "2026-11-28 01:00:00")
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.next_batch(1).await.unwrap()),
+        vec![13],
+        "never synced comes first"
+    );
+    store
+        .mark_synced(&[13], "2026-11-28 02:00:00")
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.next_batch(5).await.unwrap()),
+        vec![12, 13],
+        "then the oldest"
+    );
+    store
+        .mark_synced(&[12], "2026-11-28 03:00:00")
+        .await
+        .unwrap();
+    assert_eq!(ids(store.next_batch(1).await.unwrap()), vec![13]);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn mariadb_refuses_a_second_run() {
+    a_second_run_cannot_take_the_lock(TestDb::mariadb("lock", ROWS).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_refuses_a_second_run() {
+    a_second_run_cannot_take_the_lock(TestDb::sqlite("lock", ROWS).await).await;
+}
+
+#[tokio::test]
+async fn mariadb_batches_by_cursor() {
+    batches_take_never_synced_rows_first_then_the_oldest(TestDb::mariadb("batch", ROWS).await)
+        .await;
+}
+
+#[tokio::test]
+async fn sqlite_batches_by_cursor() {
+    batches_take_never_synced_rows_first_then_the_oldest(TestDb::sqlite("batch", ROWS).await).await;
+}

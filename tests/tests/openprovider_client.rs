@@ -18,7 +18,16 @@ fn quick_retries() -> RetryPolicy {
     }
 }
 
+/// A client with a timeout generous enough for a debug build on a busy machine.
 fn client_for(sandbox: &Sandbox, token_cache: Option<std::path::PathBuf>) -> Client {
+    client_with_timeout(sandbox, token_cache, Duration::from_secs(20))
+}
+
+fn client_with_timeout(
+    sandbox: &Sandbox,
+    token_cache: Option<std::path::PathBuf>,
+    timeout: Duration,
+) -> Client {
     let mut config = ClientConfig::new(Credentials {
         username: sandbox.username().to_string(),
         password: Secret::new(sandbox.password()),
@@ -26,7 +35,7 @@ fn client_for(sandbox: &Sandbox, token_cache: Option<std::path::PathBuf>) -> Cli
     config.base_url = sandbox.base_url();
     config.token_cache = token_cache;
     config.retry = quick_retries();
-    config.timeout = Duration::from_millis(500);
+    config.timeout = timeout;
     Client::new(config).unwrap()
 }
 
@@ -44,7 +53,7 @@ fn seen(c: &Counters) -> (u64, u64) {
     (c.list, c.login)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_10000_domains_costs_20_list_calls_and_one_login() {
     let sandbox = sandbox_with(10_000).await;
     let client = client_for(&sandbox, None);
@@ -54,7 +63,7 @@ async fn listing_10000_domains_costs_20_list_calls_and_one_login() {
     assert_eq!(seen(&sandbox.counters()), counters(20, 1));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shifting_listing_is_marked_incomplete() {
     for inserts in [true, false] {
         let sandbox = sandbox_with(1_200).await;
@@ -79,7 +88,7 @@ async fn a_shifting_listing_is_marked_incomplete() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_is_reused_within_a_run_and_cached_across_runs() {
     let sandbox = sandbox_with(700).await;
     let dir = std::env::temp_dir().join(format!("opsync-token-{}", std::process::id()));
@@ -105,7 +114,7 @@ async fn the_token_is_reused_within_a_run_and_cached_across_runs() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_means_one_new_login_and_one_retry() {
     let sandbox = sandbox_with(10).await;
     let client = client_for(&sandbox, None);
@@ -120,7 +129,7 @@ async fn an_expired_token_means_one_new_login_and_one_retry() {
     assert_eq!((c.login, c.list), (2, 3));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_rejected_again_after_a_new_login_is_given_up() {
     let sandbox = sandbox_with(10).await;
     sandbox.set_faults(Faults {
@@ -138,7 +147,7 @@ async fn a_token_rejected_again_after_a_new_login_is_given_up() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_are_a_clear_error_without_the_password() {
     let sandbox = sandbox_with(1).await;
     let mut config = ClientConfig::new(Credentials {
@@ -161,7 +170,7 @@ async fn wrong_credentials_are_a_clear_error_without_the_password() {
     assert_eq!(sandbox.counters().login, 1, "a failed login is not retried");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_business_error_is_never_retried() {
     let sandbox = sandbox_with(5).await;
     let client = client_for(&sandbox, None);
@@ -182,7 +191,7 @@ async fn a_business_error_is_never_retried() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openproviders_refusals_come_back_by_code() {
     let mut domains = generated_domains(3);
     domains[1]["status"] = json!("PEN");
@@ -217,7 +226,7 @@ async fn openproviders_refusals_come_back_by_code() {
     assert_eq!(sandbox.counters().update, 5, "no refusal was retried");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bare_502_is_retried_until_it_succeeds() {
     let sandbox = sandbox_with(5).await;
     let client = client_for(&sandbox, None);
@@ -241,7 +250,7 @@ async fn a_bare_502_is_retried_until_it_succeeds() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_failures_are_retried_a_bounded_number_of_times() {
     let sandbox = sandbox_with(5).await;
     let client = client_for(&sandbox, None);
@@ -267,7 +276,7 @@ async fn transient_failures_are_retried_a_bounded_number_of_times() {
     assert_eq!(sandbox.counters().update, 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_is_waited_out_within_bounds() {
     let sandbox = sandbox_with(5).await;
     sandbox.set_faults(Faults {
@@ -286,7 +295,7 @@ async fn maintenance_is_waited_out_within_bounds() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_truncated_answers_are_retried() {
     let sandbox = sandbox_with(600).await;
     let client = client_for(&sandbox, None);
@@ -307,14 +316,14 @@ async fn malformed_and_truncated_answers_are_retried() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_hangs_times_out_and_is_retried() {
     let sandbox = sandbox_with(5).await;
-    let client = client_for(&sandbox, None);
+    let client = client_with_timeout(&sandbox, None, Duration::from_secs(1));
     client.list_all().await.unwrap();
     sandbox.set_faults(Faults {
         hang_next: 1,
-        hang_ms: 2_000,
+        hang_ms: 6_000,
         ..Faults::default()
     });
     client
@@ -324,7 +333,7 @@ async fn a_request_that_hangs_times_out_and_is_retried() {
     assert_eq!(sandbox.counters().update, 2, "the hung call and its retry");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_block_stops_every_call_at_once() {
     let sandbox = sandbox_with(3_000).await;
     let client = client_for(&sandbox, None);
@@ -357,7 +366,7 @@ async fn a_block_stops_every_call_at_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_by_name_go_100_at_a_time_and_report_what_is_missing() {
     let sandbox = sandbox_with(300).await;
     let client = client_for(&sandbox, None);
@@ -382,7 +391,7 @@ async fn lookups_by_name_go_100_at_a_time_and_report_what_is_missing() {
 }
 
 /// Everything the client says, in logs and errors, through a run that meets every fault.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_output_ever_holds_the_password_or_the_token() {
     let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
     let writer = {
@@ -398,7 +407,7 @@ async fn no_output_ever_holds_the_password_or_the_token() {
     let sandbox = sandbox_with(1_100).await;
     let dir = std::env::temp_dir().join(format!("opsync-grep-{}", std::process::id()));
     let cache = dir.join("token.json");
-    let client = client_for(&sandbox, Some(cache.clone()));
+    let client = client_with_timeout(&sandbox, Some(cache.clone()), Duration::from_secs(3));
     let mut said = Vec::new();
     for faults in [
         Faults {
@@ -421,7 +430,7 @@ async fn no_output_ever_holds_the_password_or_the_token() {
         },
         Faults {
             hang_next: 1,
-            hang_ms: 1_000,
+            hang_ms: 8_000,
             ..Faults::default()
         },
         Faults {
