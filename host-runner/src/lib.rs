@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod openprovider;
+mod private_file;
 pub mod wasm;
 pub mod whmcs;
 

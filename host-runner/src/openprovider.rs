@@ -15,7 +15,7 @@
 //! - Passwords and tokens appear in no log line, error or report.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -555,7 +555,14 @@ impl Client {
             token: token.expose().to_string(),
             obtained_at: now(),
         };
-        if let Err(e) = write_private(path, &serde_json::to_vec(&cached).unwrap_or_default()) {
+        let written = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                crate::private_file::write(path, &serde_json::to_vec(&cached).unwrap_or_default())
+            });
+        if let Err(e) = written {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache the Openprovider token");
         }
     }
@@ -623,23 +630,4 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-/// Writes `bytes` to `path` readable by its owner only, atomically.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

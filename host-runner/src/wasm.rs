@@ -356,7 +356,7 @@ fn load_module(
     let stored = module
         .serialize()
         .ok()
-        .and_then(|bytes| write_atomically(&file, &bytes).ok())
+        .and_then(|bytes| crate::private_file::write(&file, &bytes).ok())
         .is_some();
     Ok((
         module,
@@ -392,20 +392,4 @@ fn prepare_cache_dir(dir: &Path) -> bool {
 extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
-}
-
-fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
