@@ -2,10 +2,12 @@
 //!
 //! - [`wasm`]: runs the embedded `engine.wasm` in wasmtime (the default engine).
 //! - [`config`]: `opsync.toml`, the environment and the command line.
+//! - [`mail`]: the report email over SMTP.
 //! - [`openprovider`]: the Openprovider REST client.
 //! - [`whmcs`]: the WHMCS database (MySQL/MariaDB or SQLite).
 
 pub mod config;
+pub mod mail;
 pub mod openprovider;
 mod private_file;
 pub mod wasm;

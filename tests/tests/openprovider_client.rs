@@ -391,7 +391,8 @@ async fn lookups_by_name_go_100_at_a_time_and_report_what_is_missing() {
 }
 
 /// Everything the client says, in logs and errors, through a run that meets every fault.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// One thread: the log subscriber set here is the thread's own.
+#[tokio::test(flavor = "current_thread")]
 async fn no_output_ever_holds_the_password_or_the_token() {
     let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
     let writer = {
