@@ -374,16 +374,16 @@ impl Client {
     /// A call with the session token: logs in when there is none, and once more when
     /// Openprovider says the token expired (196), then gives up.
     async fn call(&self, call: Call<'_>) -> Result<Value, ApiError> {
-        let mut fresh_login = false;
+        let mut rejected: Option<Secret> = None;
         loop {
-            let token = self.token(fresh_login).await?;
+            let token = self.token(rejected.as_ref()).await?;
             match self.send(call, Some(&token)).await {
-                Err(ApiError::Business { code: 196, .. }) if !fresh_login => {
+                Err(ApiError::Business { code: 196, .. }) if rejected.is_none() => {
                     tracing::info!(
                         path = call.path,
                         "Openprovider token expired; logging in again"
                     );
-                    fresh_login = true;
+                    rejected = Some(token);
                 }
                 Err(ApiError::Business { code: 196, .. }) => return Err(ApiError::Login),
                 other => return other,
@@ -391,17 +391,21 @@ impl Client {
         }
     }
 
-    /// The token to use: the one in memory, else a cached one, else a new login.
-    async fn token(&self, renew: bool) -> Result<Secret, ApiError> {
+    /// The token to use: the one in memory, else a cached one, else a new login. With
+    /// `rejected`, that token is dropped and a new one obtained, unless another call
+    /// already renewed it meanwhile (pages in flight share one new login).
+    async fn token(&self, rejected: Option<&Secret>) -> Result<Secret, ApiError> {
         let mut slot = self.token.lock().await;
-        if renew {
-            *slot = None;
-            self.forget_cached_token();
+        if let Some(rejected) = rejected {
+            if slot.as_ref().is_none_or(|current| current == rejected) {
+                *slot = None;
+                self.forget_cached_token();
+            }
         }
         if let Some(token) = slot.as_ref() {
             return Ok(token.clone());
         }
-        if !renew {
+        if rejected.is_none() {
             if let Some(token) = self.cached_token() {
                 *slot = Some(token.clone());
                 return Ok(token);

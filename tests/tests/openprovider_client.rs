@@ -484,3 +484,23 @@ impl std::io::Write for LogWriter {
         Ok(())
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_in_flight_share_one_new_login_when_the_token_expires() {
+    let sandbox = sandbox_with(3_000).await;
+    let client = client_for(&sandbox, None);
+    client.list_all().await.unwrap();
+    // The first token made six calls; it serves the next listing's first page, then
+    // expires under the pages that go out four at a time.
+    sandbox.set_faults(Faults {
+        expire_token_after: Some(7),
+        ..Faults::default()
+    });
+    let listing = client.list_all().await.unwrap();
+    assert!(listing.complete);
+    assert_eq!(
+        sandbox.counters().login,
+        2,
+        "one new login, not one per page in flight"
+    );
+}
