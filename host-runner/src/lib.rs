@@ -1,5 +1,6 @@
 //! The native host of opsync: thin I/O around `opsync-engine`.
 //!
+//! - [`sync`]: one sync run, the cron flow.
 //! - [`wasm`]: runs the embedded `engine.wasm` in wasmtime (the default engine).
 //! - [`config`]: `opsync.toml`, the environment and the command line.
 //! - [`mail`]: the report email over SMTP.
@@ -10,6 +11,7 @@ pub mod config;
 pub mod mail;
 pub mod openprovider;
 mod private_file;
+pub mod sync;
 pub mod wasm;
 pub mod whmcs;
 

@@ -45,6 +45,52 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
         engine: EngineKind,
     },
+    /// Sync every Openprovider domain of WHMCS once (run it from cron).
+    ///
+    /// Openprovider leads status, expiry and due date; WHMCS leads auto-renew and ID
+    /// protection. Mails the report to the admins with System emails when anything
+    /// changed or failed. Exit status: 0 the run completed (per-domain problems are in the
+    /// report), 4 another run holds the lock, 5 the run could not complete.
+    Sync {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Change nothing anywhere; report (and mail) what would change.
+        #[arg(long)]
+        dry_run: bool,
+        /// Mail a report even when nothing changed.
+        #[arg(long)]
+        send_empty: bool,
+    },
+    /// Show what a sync would change, without writing or mailing anything.
+    Plan {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+/// What `sync` and `plan` share: where the configuration comes from, and overrides.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The configuration file (see opsync.example.toml).
+    #[arg(
+        long,
+        short,
+        env = "OPSYNC_CONFIG",
+        default_value = "/etc/opsync/opsync.toml"
+    )]
+    config: PathBuf,
+    /// The WHMCS database URL, over the file and OPSYNC_DATABASE_URL.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The Openprovider API base URL (https; http only to 127.0.0.1).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Only the next N rows (never-synced first, then the oldest); 0: all.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Print the outcome as JSON instead of the report text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -59,6 +105,94 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Decide { file, engine } => decide(file, engine),
+        Command::Sync {
+            run,
+            dry_run,
+            send_empty,
+        } => sync(run, dry_run, send_empty, true),
+        Command::Plan { run } => sync(run, true, false, false),
+    }
+}
+
+/// `sync` (mail: true) and `plan` (mail: false, always a dry run).
+fn sync(args: RunArgs, dry_run: bool, send_empty: bool, mail: bool) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPSYNC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let overrides = opsync::config::Overrides {
+        database_url: args.database_url,
+        base_url: args.base_url,
+        batch_size: args.batch,
+        send_empty_reports: send_empty.then_some(true),
+    };
+    let config = match opsync::config::FileConfig::read(&args.config)
+        .and_then(|file| opsync::config::resolve(file, &|k| std::env::var(k).ok(), &overrides))
+    {
+        Ok(config) => config,
+        Err(e) => return fail(&e.to_string(), EXIT_NOT_COMPLETED),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start: {e}"), EXIT_NOT_COMPLETED),
+    };
+    runtime.block_on(async {
+        let outcome = match opsync::sync::run(&config, opsync::sync::RunOptions { dry_run }).await {
+            Ok(outcome) => outcome,
+            Err(opsync::sync::RunError::Locked) => {
+                return fail(&opsync::sync::RunError::Locked.to_string(), EXIT_LOCKED)
+            }
+            Err(e) => return fail(&e.to_string(), EXIT_NOT_COMPLETED),
+        };
+        let mut mailed = 0;
+        if mail && outcome.report.send {
+            let sent = async {
+                let mailer = opsync::mail::Mailer::new(&config.mail)?;
+                let store = opsync::whmcs::Whmcs::connect(config.database_url.expose())
+                    .await
+                    .map_err(|e| opsync::mail::MailError::Config(e.to_string()))?;
+                let admins = store
+                    .system_email_admins()
+                    .await
+                    .map_err(|e| opsync::mail::MailError::Config(e.to_string()))?;
+                mailer.send(&outcome.report, &admins).await
+            }
+            .await;
+            match sent {
+                Ok(n) => mailed = n,
+                Err(e) => {
+                    print_outcome(&outcome, args.json, 0);
+                    return fail(&e.to_string(), EXIT_NOT_COMPLETED);
+                }
+            }
+        }
+        print_outcome(&outcome, args.json, mailed);
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_outcome(outcome: &opsync::sync::RunOutcome, json: bool, mailed: usize) {
+    if json {
+        let summary = serde_json::json!({
+            "summary": outcome.response.summary,
+            "failures": outcome.failures,
+            "listing_complete": outcome.listing_complete,
+            "report_sent_to": mailed,
+            "subject": outcome.report.subject,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) || outcome.report.send {
+        // Under cron, a run with nothing to say prints nothing (cron mails any output).
+        println!("{}\n\n{}", outcome.report.subject, outcome.report.text);
     }
 }
 
@@ -103,6 +237,10 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
 
 /// `opsync decide`: the request is invalid.
 const EXIT_INVALID: u8 = 1;
+/// `opsync sync`: another run holds the lock.
+const EXIT_LOCKED: u8 = 4;
+/// `opsync sync`: the run could not complete (configuration, database, API, mail).
+const EXIT_NOT_COMPLETED: u8 = 5;
 /// No answer could be had (2 is the usage error of the command line itself).
 const EXIT_NO_ANSWER: u8 = 3;
 

@@ -1,0 +1,314 @@
+//! `opsync sync` end to end: the real binary against a WHMCS database (MariaDB and
+//! SQLite), the Openprovider sandbox and the SMTP sink.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use opsync_testkit::sandbox::{Sandbox, Seed};
+use opsync_testkit::smtp_sink::SmtpSink;
+use opsync_testkit::whmcs_db::TestDb;
+use serde_json::json;
+
+const INSERT: &str = "INSERT INTO tbldomains (id, userid, domain, registrar, status, expirydate, \
+    nextduedate, nextinvoicedate, donotrenew, idprotection, reminders, subscriptionid, \
+    additionalnotes, paymentmethod) VALUES ";
+
+fn rows() -> Vec<String> {
+    let row = |id: u32, domain: &str, status: &str, exp: &str, due: &str, dnr: u8, idp: u8| {
+        format!("{INSERT}({id}, 1, '{domain}', 'openprovider', '{status}', '{exp}', '{due}', '{due}', {dnr}, {idp}, '3', '', '', '')")
+    };
+    vec![
+        row(12, "example.com", "Active", "2026-05-19", "2026-05-09", 0, 1),
+        row(13, "zero.nl", "Pending", "0000-00-00", "0000-00-00", 0, 0),
+        row(14, "gone.com", "Expired", "2024-01-01", "2024-01-01", 0, 0),
+        row(15, "pen.com", "Pending Registration", "2027-01-01", "2026-12-22", 1, 0),
+        row(16, "fraud.com", "Fraud", "2020-01-01", "2020-01-01", 0, 1),
+        "INSERT INTO tbladminroles (id, name, widgets, reports, systememails) VALUES (1, 'Full', '', '', 1)".into(),
+        "INSERT INTO tbladmins (id, roleid, username, firstname, lastname, email, disabled) VALUES \
+         (1, 1, 'alice', 'Alice', 'Admin', 'alice@example.net', 0)"
+            .into(),
+    ]
+}
+
+fn domains() -> Vec<serde_json::Value> {
+    let d = |id: u32,
+             name: &str,
+             ext: &str,
+             status: &str,
+             exp: &str,
+             autorenew: &str,
+             private: bool| {
+        json!({"id": id, "domain": {"name": name, "extension": ext}, "status": status,
+               "expiration_date": format!("{exp} 00:00:00"), "renewal_date": format!("{exp} 00:00:00"),
+               "autorenew": autorenew, "is_private_whois_enabled": private, "is_private_whois_allowed": true,
+               "is_deleted": false})
+    };
+    vec![
+        d(7, "example", "com", "ACT", "2026-05-20", "on", false),
+        d(8, "zero", "nl", "ACT", "2027-01-31", "default", false),
+        d(9, "pen", "com", "PEN", "2027-01-01", "default", false),
+        d(10, "fraud", "com", "ACT", "2027-06-01", "default", false),
+        d(
+            11,
+            "elsewhere",
+            "org",
+            "ACT",
+            "2027-02-02",
+            "default",
+            false,
+        ),
+    ]
+}
+
+struct World {
+    db: TestDb,
+    sandbox: Sandbox,
+    sink: SmtpSink,
+    dir: PathBuf,
+}
+
+impl World {
+    async fn new(db: TestDb, name: &str) -> World {
+        let sandbox = Sandbox::start(Seed::new(domains()), 0).await.unwrap();
+        let sink = SmtpSink::start().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("opsync-e2e-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            "[whmcs]\ndatabase_url = {:?}\n\
+             [openprovider]\nusername = {:?}\npassword = {:?}\nbase_url = {:?}\ntoken_cache = {:?}\n\
+             [mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"none\"\nfrom = \"opsync@example.net\"\n\
+             [policy]\ndue_date_offset_days = 10\n",
+            db.url,
+            sandbox.username(),
+            sandbox.password(),
+            sandbox.base_url(),
+            dir.join("token.json").display().to_string(),
+            sink.port()
+        );
+        std::fs::write(dir.join("opsync.toml"), config).unwrap();
+        World {
+            db,
+            sandbox,
+            sink,
+            dir,
+        }
+    }
+
+    async fn opsync(&self, args: &[&str]) -> Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsync"));
+        command
+            .args(args)
+            .arg("--config")
+            .arg(self.dir.join("opsync.toml"))
+            .env(
+                "OPSYNC_CACHE_DIR",
+                std::env::temp_dir().join("opsync-test-cache"),
+            )
+            .env_remove("OPSYNC_OP_PASSWORD")
+            .env_remove("OPSYNC_DATABASE_URL");
+        command.output().await.unwrap()
+    }
+
+    async fn row(&self, id: u32) -> String {
+        let store = opsync::whmcs::Whmcs::connect(&self.db.url).await.unwrap();
+        let row = store
+            .openprovider_rows()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == u64::from(id))
+            .unwrap();
+        format!(
+            "{}|{}|{}|{}",
+            row.status.unwrap_or_default(),
+            row.expirydate.unwrap_or_default(),
+            row.nextduedate.unwrap_or_default(),
+            row.nextinvoicedate.unwrap_or_default()
+        )
+    }
+
+    async fn finish(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        self.db.finish().await;
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+async fn a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
+    db: TestDb,
+    name: &str,
+) {
+    let world = World::new(db, name).await;
+    let first = world.opsync(&["sync"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-20|2026-05-10|2026-05-10"
+    );
+    assert_eq!(
+        world.row(13).await,
+        "Active|2027-01-31|2027-01-21|2027-01-21"
+    );
+    assert_eq!(
+        world.row(14).await,
+        "Expired|2024-01-01|2024-01-01|2024-01-01",
+        "no record: untouched"
+    );
+    assert_eq!(
+        world.row(16).await,
+        "Fraud|2020-01-01|2020-01-01|2020-01-01",
+        "protected: untouched"
+    );
+    let example = world.sandbox.domain(7).unwrap();
+    assert_eq!(
+        (
+            example["autorenew"].clone(),
+            example["is_private_whois_enabled"].clone()
+        ),
+        (json!("default"), json!(true))
+    );
+    assert_eq!(
+        world.sandbox.domain(10).unwrap()["autorenew"],
+        json!("default"),
+        "a Fraud row pushes nothing"
+    );
+    assert_eq!(world.sandbox.counters().update, 1);
+
+    let mails = world.sink.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, vec!["alice@example.net"]);
+    assert!(
+        mails[0]
+            .data
+            .contains("Subject: Domain Synchronisation Report: 2 domains changed"),
+        "{}",
+        mails[0].data
+    );
+
+    let second = world.opsync(&["sync"]).await;
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-20|2026-05-10|2026-05-10"
+    );
+    assert_eq!(
+        world.sandbox.counters().update,
+        1,
+        "nothing pushed on the second run"
+    );
+    assert_eq!(
+        world.sink.mails().len(),
+        1,
+        "nothing changed, nothing failed: no mail"
+    );
+    assert!(
+        second.stdout.is_empty(),
+        "quiet under cron: {}",
+        text(&second)
+    );
+
+    let send_empty = world.opsync(&["sync", "--send-empty"]).await;
+    assert_eq!(send_empty.status.code(), Some(0));
+    assert_eq!(world.sink.mails().len(), 2, "--send-empty mails every run");
+    world.finish().await;
+}
+
+async fn a_dry_run_changes_nothing_and_reports_what_would_change(db: TestDb, name: &str) {
+    let world = World::new(db, name).await;
+    let out = world.opsync(&["sync", "--dry-run", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["summary"]["changed_rows"], json!(2));
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-19|2026-05-09|2026-05-09"
+    );
+    assert_eq!(world.sandbox.counters().update, 0);
+    let mails = world.sink.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0]
+        .data
+        .contains("Subject: [dry run] Domain Synchronisation Report: 2 domains would change"));
+
+    let plan = world.opsync(&["plan"]).await;
+    assert_eq!(plan.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("example.com"),
+        "{}",
+        text(&plan)
+    );
+    assert_eq!(world.sink.mails().len(), 1, "plan mails nothing");
+    world.finish().await;
+}
+
+async fn a_concurrent_run_is_refused(db: TestDb, name: &str) {
+    let world = World::new(db, name).await;
+    let store = opsync::whmcs::Whmcs::connect(&world.db.url).await.unwrap();
+    let held = store
+        .lock_run()
+        .await
+        .unwrap()
+        .expect("the test takes the lock");
+    let out = world.opsync(&["sync"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("another opsync sync is running"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        world.sandbox.counters().total,
+        0,
+        "a refused run calls nothing"
+    );
+    drop(held);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sync_end_to_end() {
+    let rows = rows();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
+        TestDb::sqlite("e2e", &rows).await,
+        "sqlite",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_sync_end_to_end() {
+    let rows = rows();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
+        TestDb::mariadb("e2e", &rows).await,
+        "mariadb",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_dry_run_and_plan() {
+    let rows = rows();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    a_dry_run_changes_nothing_and_reports_what_would_change(
+        TestDb::mariadb("dry", &rows).await,
+        "dry",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_refuses_a_concurrent_run() {
+    let rows = rows();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    a_concurrent_run_is_refused(TestDb::mariadb("locked", &rows).await, "locked").await;
+}
