@@ -88,8 +88,7 @@ bench:
 	$(CARGO) bench -p opsync-engine
 	$(CARGO) bench -p opsync --bench faces
 
-# Until `opsync sync` lands, the demo shows the engine deciding the contract's example.
+# The main job on the embedded default: a sync of a SQLite WHMCS database against the
+# Openprovider sandbox, twice (the second run has nothing left to do).
 demo: deps-rust
-	$(CARGO) build -q -p opsync
-	@echo "== opsync decide < fixtures/scenarios/contract-example.request.json"
-	@./target/debug/opsync decide < fixtures/scenarios/contract-example.request.json
+	./scripts/demo.sh

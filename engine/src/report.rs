@@ -157,10 +157,11 @@ pub fn render(input: &ReportInput) -> Report {
     let send = input.send_empty || changed_domains > 0 || !errors.is_empty();
     let subject = subject(input.dry_run, changed_domains, errors.len(), warnings.len());
     let summary = &input.response.summary;
-    let intro = if input.dry_run {
-        "Dry run: nothing was written. These are the changes a sync would make."
-    } else {
-        "opsync compared WHMCS with Openprovider and made these changes."
+    let intro = match (input.dry_run, changed_domains) {
+        (true, 0) => "Dry run: nothing was written, and a sync would change nothing.",
+        (true, _) => "Dry run: nothing was written. These are the changes a sync would make.",
+        (false, 0) => "opsync compared WHMCS with Openprovider; nothing needed changing.",
+        (false, _) => "opsync compared WHMCS with Openprovider and made these changes.",
     };
     let counts = format!(
         "Domains checked: {}. {} {}. Errors: {}. Warnings: {}.",

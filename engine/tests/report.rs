@@ -195,3 +195,16 @@ fn activity_lines_name_each_change_once_per_side() {
     assert!(opsync_engine::activity::whmcs_lines(&unknown.results[0])[0]
         .contains("from (unknown) to 2027-03-15"));
 }
+
+#[test]
+fn the_opening_line_says_when_nothing_needed_changing() {
+    let mut i = input(response_for("in-sync-nothing-changes"));
+    i.send_empty = true;
+    assert!(render(&i)
+        .text
+        .starts_with("opsync compared WHMCS with Openprovider; nothing needed changing."));
+    i.dry_run = true;
+    assert!(render(&i)
+        .text
+        .starts_with("Dry run: nothing was written, and a sync would change nothing."));
+}

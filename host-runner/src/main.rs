@@ -91,6 +91,9 @@ struct RunArgs {
     /// Print the outcome as JSON instead of the report text.
     #[arg(long)]
     json: bool,
+    /// Log what happens on standard error (-v: progress, -vv: every API call).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -116,10 +119,16 @@ fn main() -> ExitCode {
 
 /// `sync` (mail: true) and `plan` (mail: false, always a dry run).
 fn sync(args: RunArgs, dry_run: bool, send_empty: bool, mail: bool) -> ExitCode {
+    let level = match args.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OPSYNC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("OPSYNC_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!("warn,opsync={level}"))
+            }),
         )
         .with_writer(std::io::stderr)
         .try_init();
@@ -151,7 +160,13 @@ fn sync(args: RunArgs, dry_run: bool, send_empty: bool, mail: bool) -> ExitCode 
             Err(e) => return fail(&e.to_string(), EXIT_NOT_COMPLETED),
         };
         let mut mailed = 0;
-        if mail && outcome.report.send {
+        let mail_configured = config.mail.from.is_some();
+        if mail && outcome.report.send && !mail_configured {
+            eprintln!(
+                "opsync: mail is not configured ([mail] from): the report is printed, not mailed"
+            );
+        }
+        if mail && outcome.report.send && mail_configured {
             let sent = async {
                 let mailer = opsync::mail::Mailer::new(&config.mail)?;
                 let store = opsync::whmcs::Whmcs::connect(config.database_url.expose())

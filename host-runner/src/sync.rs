@@ -52,6 +52,7 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
         None => store.openprovider_rows().await?,
     };
 
+    tracing::info!(rows = rows.len(), "read the WHMCS rows");
     let client = Client::new(config.openprovider.clone())?;
     let (domains, complete, lookup_errors) = if config.batch_size.is_some()
         && rows.len() < LOOKUP_BELOW
@@ -81,12 +82,18 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
         "openprovider": {"complete": complete, "domains": domains},
         "lookup_errors": lookup_errors,
     });
+    tracing::info!(domains = domains.len(), complete, "read Openprovider");
     let engine = WasmEngine::global()?;
     let bytes = serde_json::to_vec(&request).unwrap_or_default();
     let answer = engine.decide(&bytes, Limits::default())?;
     let response: Response = serde_json::from_slice(&answer)
         .map_err(|e| crate::wasm::CallError::Host(format!("the engine's answer: {e}")))?;
 
+    tracing::info!(
+        changed = response.summary.changed_rows,
+        errors = response.summary.errors,
+        "the engine decided"
+    );
     let mut failures = Vec::new();
     if !options.dry_run {
         apply_openprovider(&client, &response, &mut failures).await;
