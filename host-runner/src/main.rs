@@ -91,9 +91,20 @@ struct RunArgs {
     /// Print the outcome as JSON instead of the report text.
     #[arg(long)]
     json: bool,
+    /// How to read Openprovider: auto (look-ups by name for batches under 100, else the
+    /// bulk listing), bulk, or per-domain (one call per domain, as the old cron; slow).
+    #[arg(long, value_enum, default_value_t = LookupArg::Auto)]
+    lookup: LookupArg,
     /// Log what happens on standard error (-v: progress, -vv: every API call).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LookupArg {
+    Auto,
+    Bulk,
+    PerDomain,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,7 +163,13 @@ fn sync(args: RunArgs, dry_run: bool, send_empty: bool, mail: bool) -> ExitCode 
         Err(e) => return fail(&format!("cannot start: {e}"), EXIT_NOT_COMPLETED),
     };
     runtime.block_on(async {
-        let outcome = match opsync::sync::run(&config, opsync::sync::RunOptions { dry_run }).await {
+        let lookup = match args.lookup {
+            LookupArg::Auto => opsync::sync::Lookup::Auto,
+            LookupArg::Bulk => opsync::sync::Lookup::Bulk,
+            LookupArg::PerDomain => opsync::sync::Lookup::PerDomain,
+        };
+        let options = opsync::sync::RunOptions { dry_run, lookup };
+        let outcome = match opsync::sync::run(&config, options).await {
             Ok(outcome) => outcome,
             Err(opsync::sync::RunError::Locked) => {
                 return fail(&opsync::sync::RunError::Locked.to_string(), EXIT_LOCKED)

@@ -17,10 +17,23 @@ use crate::whmcs::{Applied, DomainRow, Whmcs};
 /// Batches this small are looked up by name instead of listing the whole account.
 const LOOKUP_BELOW: usize = 100;
 
+/// How a run reads Openprovider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lookup {
+    /// Look-ups by name for a batch under 100 rows, the bulk listing otherwise.
+    #[default]
+    Auto,
+    /// Always the bulk listing (pages of 500).
+    Bulk,
+    /// One look-up per domain, as the old cron did: only for comparison.
+    PerDomain,
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
     /// Read and decide, write nothing (the report says what would change).
     pub dry_run: bool,
+    pub lookup: Lookup,
 }
 
 /// What a completed run did.
@@ -54,14 +67,21 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
 
     tracing::info!(rows = rows.len(), "read the WHMCS rows");
     let client = Client::new(config.openprovider.clone())?;
-    let (domains, complete, lookup_errors) = if config.batch_size.is_some()
-        && rows.len() < LOOKUP_BELOW
-    {
+    let by_name = match options.lookup {
+        Lookup::Auto => config.batch_size.is_some() && rows.len() < LOOKUP_BELOW,
+        Lookup::Bulk => false,
+        Lookup::PerDomain => true,
+    };
+    let (domains, complete, lookup_errors) = if by_name {
         let names: Vec<String> = rows
             .iter()
             .filter_map(|r| opsync_engine::name::normalize(&r.domain))
             .collect();
-        let lookup = client.lookup(&names).await?;
+        let lookup = if options.lookup == Lookup::PerDomain {
+            client.lookup_each(&names).await?
+        } else {
+            client.lookup(&names).await?
+        };
         let errors: Vec<Value> = lookup
             .errors
             .iter()

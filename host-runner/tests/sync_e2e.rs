@@ -312,3 +312,49 @@ async fn mariadb_refuses_a_concurrent_run() {
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     a_concurrent_run_is_refused(TestDb::mariadb("locked", &rows).await, "locked").await;
 }
+
+async fn every_way_of_reading_openprovider_reaches_the_same_end(
+    db: TestDb,
+    name: &str,
+    lookup: &str,
+    list_calls: u64,
+) {
+    let world = World::new(db, name).await;
+    let out = world.opsync(&["sync", "--lookup", lookup]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-20|2026-05-10|2026-05-10"
+    );
+    assert_eq!(
+        world.row(13).await,
+        "Active|2027-01-31|2027-01-21|2027-01-21"
+    );
+    assert_eq!(world.sandbox.counters().list, list_calls, "{lookup}");
+    assert_eq!(
+        world.sandbox.domain(7).unwrap()["autorenew"],
+        json!("default")
+    );
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_per_domain_lookups_reach_the_bulk_listings_end_state() {
+    let rows = rows();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    // Five Openprovider rows: five look-ups, one each, against one page of listing.
+    every_way_of_reading_openprovider_reaches_the_same_end(
+        TestDb::sqlite("per", &rows).await,
+        "per",
+        "per-domain",
+        5,
+    )
+    .await;
+    every_way_of_reading_openprovider_reaches_the_same_end(
+        TestDb::sqlite("bulk", &rows).await,
+        "bulk",
+        "bulk",
+        1,
+    )
+    .await;
+}
