@@ -58,6 +58,10 @@ pub enum RunError {
 }
 
 pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, RunError> {
+    // Drawn only when standard error is a terminal: cron sees nothing of it.
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_message("reading WHMCS");
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
     let store = Whmcs::connect(config.database_url.expose()).await?;
     let _lock = store.lock_run().await?.ok_or(RunError::Locked)?;
     let rows = match config.batch_size {
@@ -66,6 +70,10 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
     };
 
     tracing::info!(rows = rows.len(), "read the WHMCS rows");
+    progress.set_message(format!(
+        "reading Openprovider for {} WHMCS rows",
+        rows.len()
+    ));
     let client = Client::new(config.openprovider.clone())?;
     let by_name = match options.lookup {
         Lookup::Auto => config.batch_size.is_some() && rows.len() < LOOKUP_BELOW,
@@ -103,6 +111,7 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
         "lookup_errors": lookup_errors,
     });
     tracing::info!(domains = domains.len(), complete, "read Openprovider");
+    progress.set_message("deciding");
     let engine = WasmEngine::global()?;
     let bytes = serde_json::to_vec(&request).unwrap_or_default();
     let answer = engine.decide(&bytes, Limits::default())?;
@@ -116,12 +125,23 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
     );
     let mut failures = Vec::new();
     if !options.dry_run {
+        progress.set_message(format!(
+            "updating {} domains at Openprovider",
+            response.summary.openprovider_updates
+        ));
         apply_openprovider(&client, &response, &mut failures).await;
         let now = now_text();
+        progress.finish_and_clear();
+        let writes = indicatif::ProgressBar::new(response.summary.whmcs_updates);
+        writes.set_style(
+            indicatif::ProgressStyle::with_template("writing WHMCS {bar:30} {pos}/{len}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         for (row, result) in rows.iter().zip(&response.results) {
             if result.whmcs_changes.is_empty() {
                 continue;
             }
+            writes.inc(1);
             if store.apply(row, result, &now).await? == Applied::EditedMeanwhile {
                 failures.push(Failure {
                     whmcs_id: row.id,
@@ -131,11 +151,13 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
                 });
             }
         }
+        writes.finish_and_clear();
         if config.batch_size.is_some() {
             let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
             store.mark_synced(&ids, &now).await?;
         }
     }
+    progress.finish_and_clear();
 
     let input = json!({
         "response": response,

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The sync benchmark for BENCHMARKS.md: N domains in MariaDB (127.0.0.1, root), the
+# sandbox with 20 ms latency per request, 1% of domains drifted (expiry renewed at the
+# registrar, auto-renew flipped). Reports wall time, API calls, database writes and peak
+# memory of `opsync sync`, bulk listing against the old per-domain look-ups.
+# Usage: scripts/bench-sync.sh [N ...]   (default: 10000 100000; per-domain only up to 10000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-10000 100000}")
+[ $# -eq 0 ] && sizes=(10000 100000)
+
+cargo build -q --release -p opsync -p opsync-testkit --bins
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+export OPSYNC_CACHE_DIR="$work/cache"
+
+echo "Machine: $(nproc) vCPU $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; MariaDB $(mysql -V | sed 's/.*Distrib \([^,]*\).*/\1/')"
+echo
+echo "| domains | strategy | wall time | list calls | look-up calls | updates (API) | WHMCS rows written | peak memory |"
+echo "|---|---|---|---|---|---|---|---|"
+
+for n in "${sizes[@]}"; do
+  for strategy in bulk per-domain; do
+    [ "$strategy" = per-domain ] && [ "$n" -gt 10000 ] && continue
+    db="opsync_bench_${n}"
+    python3 - "$n" "$work" <<'PY'
+import json, sys
+n, work = int(sys.argv[1]), sys.argv[2]
+domains, rows = [], []
+for i in range(1, n + 1):
+    drift = i % 100 == 0
+    day = 1 + i % 28
+    name, ext = f"bench-{i:06d}", ["com", "nl", "eu", "net"][i % 4]
+    exp = f"2027-03-{day:02d}"
+    domains.append({"id": 500000 + i, "domain": {"name": name, "extension": ext}, "status": "ACT",
+        "expiration_date": f"{'2028' if drift else '2027'}-03-{day:02d} 00:00:00", "renewal_date": f"2027-03-{day:02d} 00:00:00",
+        "autorenew": "on" if drift else "default", "is_private_whois_enabled": False,
+        "is_private_whois_allowed": True, "is_deleted": False})
+    rows.append(f"({i},1,'{name}.{ext}','openprovider','Active','{exp}','{exp}','{exp}',0,0,'','','','')")
+json.dump({"domains": domains}, open(f"{work}/seed.json", "w"))
+with open(f"{work}/rows.sql", "w") as f:
+    f.write("SET SESSION sql_mode='';\n")
+    for k in range(0, n, 1000):
+        f.write("INSERT INTO tbldomains (id,userid,domain,registrar,status,expirydate,nextduedate,nextinvoicedate,donotrenew,idprotection,reminders,subscriptionid,additionalnotes,paymentmethod) VALUES ")
+        f.write(",".join(rows[k:k+1000]) + ";\n")
+PY
+    mysql -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+    mysql -h127.0.0.1 -uroot "$db" < fixtures/whmcs/schema.mysql.sql
+    mysql -h127.0.0.1 -uroot "$db" < "$work/rows.sql"
+
+    target/release/op-sandbox --seed "$work/seed.json" --port 0 --latency-ms 20 > "$work/sandbox.out" &
+    sandbox=$!
+    for _ in $(seq 1 100); do grep -q "at http" "$work/sandbox.out" 2>/dev/null && break; sleep 0.1; done
+    base=$(sed -n 's/.* at \(http[^ ]*\)$/\1/p' "$work/sandbox.out")
+    cat > "$work/opsync.toml" <<TOML
+[whmcs]
+database_url = "mysql://root@127.0.0.1:3306/$db"
+[openprovider]
+username = "opsync-demo"
+password = "demo-password"
+base_url = "$base"
+TOML
+    # Warm the module cache so the run measures the sync, not the one-off compile.
+    target/release/opsync decide fixtures/scenarios/empty-snapshots.request.json > /dev/null
+    /usr/bin/time -f "%e %M" -o "$work/time" target/release/opsync sync --config "$work/opsync.toml" --lookup "$strategy" --json > "$work/out.json"
+    read -r wall rss < "$work/time"
+    counters=$(curl -s "${base%/v1beta}/__sandbox/counters")
+    written=$(python3 -c "import json,sys; print(json.load(open('$work/out.json'))['summary']['whmcs_updates'])")
+    list=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['list'])")
+    update=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['update'])")
+    if [ "$strategy" = bulk ]; then lists=$list; lookups=0; else lists=0; lookups=$list; fi
+    echo "| $n | $strategy | ${wall} s | $lists | $lookups | $update | $written | $((rss / 1024)) MiB |"
+    kill "$sandbox"; wait "$sandbox" 2>/dev/null || true
+    mysql -h127.0.0.1 -uroot -e "DROP DATABASE $db"
+  done
+done
