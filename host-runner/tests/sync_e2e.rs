@@ -60,6 +60,18 @@ fn domains() -> Vec<serde_json::Value> {
     ]
 }
 
+/// A fresh SQLite database holding [`rows`].
+async fn sqlite(name: &str) -> TestDb {
+    let rows = rows();
+    TestDb::sqlite(name, &rows.iter().map(String::as_str).collect::<Vec<_>>()).await
+}
+
+/// A fresh MariaDB database holding [`rows`].
+async fn mariadb(name: &str) -> TestDb {
+    let rows = rows();
+    TestDb::mariadb(name, &rows.iter().map(String::as_str).collect::<Vec<_>>()).await
+}
+
 struct World {
     db: TestDb,
     sandbox: Sandbox,
@@ -275,10 +287,8 @@ async fn a_concurrent_run_is_refused(db: TestDb, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sync_end_to_end() {
-    let rows = rows();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
-        TestDb::sqlite("e2e", &rows).await,
+        sqlite("e2e").await,
         "sqlite",
     )
     .await;
@@ -286,10 +296,8 @@ async fn sqlite_sync_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_sync_end_to_end() {
-    let rows = rows();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
-        TestDb::mariadb("e2e", &rows).await,
+        mariadb("e2e").await,
         "mariadb",
     )
     .await;
@@ -297,20 +305,12 @@ async fn mariadb_sync_end_to_end() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_dry_run_and_plan() {
-    let rows = rows();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    a_dry_run_changes_nothing_and_reports_what_would_change(
-        TestDb::mariadb("dry", &rows).await,
-        "dry",
-    )
-    .await;
+    a_dry_run_changes_nothing_and_reports_what_would_change(mariadb("dry").await, "dry").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_refuses_a_concurrent_run() {
-    let rows = rows();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    a_concurrent_run_is_refused(TestDb::mariadb("locked", &rows).await, "locked").await;
+    a_concurrent_run_is_refused(mariadb("locked").await, "locked").await;
 }
 
 async fn every_way_of_reading_openprovider_reaches_the_same_end(
@@ -340,21 +340,14 @@ async fn every_way_of_reading_openprovider_reaches_the_same_end(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_per_domain_lookups_reach_the_bulk_listings_end_state() {
-    let rows = rows();
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     // Five Openprovider rows: five look-ups, one each, against one page of listing.
     every_way_of_reading_openprovider_reaches_the_same_end(
-        TestDb::sqlite("per", &rows).await,
+        sqlite("per").await,
         "per",
         "per-domain",
         5,
     )
     .await;
-    every_way_of_reading_openprovider_reaches_the_same_end(
-        TestDb::sqlite("bulk", &rows).await,
-        "bulk",
-        "bulk",
-        1,
-    )
-    .await;
+    every_way_of_reading_openprovider_reaches_the_same_end(sqlite("bulk").await, "bulk", "bulk", 1)
+        .await;
 }
