@@ -81,7 +81,11 @@ struct World {
 
 impl World {
     async fn new(db: TestDb, name: &str) -> World {
-        let sandbox = Sandbox::start(Seed::new(domains()), 0).await.unwrap();
+        World::with_seed(db, name, Seed::new(domains())).await
+    }
+
+    async fn with_seed(db: TestDb, name: &str, seed: Seed) -> World {
+        let sandbox = Sandbox::start(seed, 0).await.unwrap();
         let sink = SmtpSink::start().await.unwrap();
         let dir = std::env::temp_dir().join(format!("opsync-e2e-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -350,4 +354,187 @@ async fn sqlite_per_domain_lookups_reach_the_bulk_listings_end_state() {
     .await;
     every_way_of_reading_openprovider_reaches_the_same_end(sqlite("bulk").await, "bulk", "bulk", 1)
         .await;
+}
+
+/// The demo's fixture (`fixtures/demo/`): one row for nearly every rule of the contract.
+fn demo_rows() -> Vec<String> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/demo/whmcs.sql"
+    ))
+    .unwrap();
+    text.split(";\n")
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| !s.trim().is_empty())
+        .collect()
+}
+
+fn demo_seed() -> Seed {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/demo/openprovider.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
+    let world = World::with_seed(db, name, demo_seed()).await;
+    let out = world.opsync(&["sync"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Renewed at the registrar: the expiry follows, the due date is held by the guard.
+    assert_eq!(
+        world.row(101).await,
+        "Active|2027-03-14|2026-03-04|2026-03-04"
+    );
+    // Registered: Active, with the dates it did not have.
+    assert_eq!(
+        world.row(104).await,
+        "Active|2027-11-27|2027-11-17|2027-11-17"
+    );
+    // Deleted at the registrar: Expired.
+    assert_eq!(
+        world.row(105).await,
+        "Expired|2026-10-01|2026-09-21|2026-09-21"
+    );
+    // Failed order, gone from the registrar, Fraud: left as they were.
+    assert_eq!(
+        world.row(106).await,
+        "Pending Registration|0000-00-00|0000-00-00|0000-00-00"
+    );
+    assert_eq!(
+        world.row(108).await,
+        "Active|2027-01-01|2026-12-22|2026-12-22"
+    );
+    assert_eq!(
+        world.row(109).await,
+        "Fraud|2020-01-01|2020-01-01|2020-01-01"
+    );
+    // Two rows of one name: the higher id follows, the other is only reported.
+    assert_eq!(
+        world.row(112).await,
+        "Active|2027-08-08|2027-07-29|2027-07-29"
+    );
+    assert_eq!(
+        world.row(113).await,
+        "Active|2027-08-08|2027-07-29|2027-07-29"
+    );
+
+    let op = |id: u64, field: &str| world.sandbox.domain(id).unwrap()[field].clone();
+    assert_eq!(
+        op(9002, "autorenew"),
+        json!("off"),
+        "auto-renew off in WHMCS"
+    );
+    assert_eq!(
+        op(9002, "is_private_whois_enabled"),
+        json!(false),
+        "privacy not allowed: not attempted"
+    );
+    assert_eq!(op(9003, "is_private_whois_enabled"), json!(true));
+    assert_eq!(
+        op(9007, "autorenew"),
+        json!("default"),
+        "the IDN row paired with its punycode record"
+    );
+    assert_eq!(
+        op(9009, "autorenew"),
+        json!("on"),
+        "a Fraud row pushes nothing"
+    );
+    assert_eq!(
+        op(9013, "autorenew"),
+        json!("default"),
+        "PEN: not modifiable, nothing pushed"
+    );
+    assert_eq!(world.sandbox.counters().update, 3);
+
+    let mails = world.sink.mails();
+    assert_eq!(mails.len(), 1);
+    // Long header lines arrive folded; unfold them before reading.
+    let unfolded = mails[0].data.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(
+        unfolded.contains(
+            "Subject: Domain Synchronisation Report: 8 domains changed, 2 errors, 4 warnings"
+        ),
+        "{unfolded}"
+    );
+
+    // The errors stay until someone acts, so the second run reports them again, and
+    // changes nothing.
+    let again = world.opsync(&["sync", "--json"]).await;
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        summary["summary"]["changed_rows"],
+        json!(0),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(world.sandbox.counters().update, 3);
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_demo_fixture_rule_by_rule() {
+    let rows = demo_rows();
+    let db = TestDb::mariadb("demo", &rows.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    the_demo_fixture_syncs_rule_by_rule(db, "demo-mariadb").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_demo_fixture_reaches_the_same_end_state() {
+    let rows = demo_rows();
+    let db = TestDb::sqlite("demo", &rows.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    the_demo_fixture_syncs_rule_by_rule(db, "demo-sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_a_row_edited_during_the_run_is_left_alone_and_reported() {
+    let world = World::new(mariadb("edited").await, "edited").await;
+    // Openprovider answers slowly, so the run reads WHMCS, then waits seconds for the API:
+    // the admin's edit lands between opsync's read and its write.
+    world.sandbox.set_faults(opsync_testkit::sandbox::Faults {
+        latency_ms: 1_500,
+        ..Default::default()
+    });
+    let run = world.opsync(&["sync"]);
+    let edit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+        let store = opsync::whmcs::Whmcs::connect(&world.db.url).await.unwrap();
+        sqlx::query("UPDATE tbldomains SET nextduedate = '2026-06-01' WHERE id = 12")
+            .execute(store.pool())
+            .await
+            .unwrap();
+    };
+    let (out, ()) = tokio::join!(run, edit);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-19|2026-06-01|2026-05-09",
+        "the admin's edit stands"
+    );
+    assert_eq!(
+        world.row(13).await,
+        "Active|2027-01-31|2027-01-21|2027-01-21",
+        "other rows are synced"
+    );
+    // Undo header folding and quoted-printable soft line breaks before reading the body.
+    let mail = world.sink.mails()[0]
+        .data
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("\r\n ", " ")
+        .replace("\n ", " ");
+    assert!(mail.contains("WHMCS update failed"), "{mail}");
+    assert!(
+        mail.contains("the row changed in WHMCS after opsync read it"),
+        "{mail}"
+    );
+    world.finish().await;
 }
