@@ -131,6 +131,15 @@ pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, Run
         ));
         apply_openprovider(&client, &response, &mut failures).await;
         let now = now_text();
+        for (row, result) in rows.iter().zip(&response.results) {
+            let refused = failures
+                .iter()
+                .any(|f| f.whmcs_id == row.id && f.side == Side::Openprovider);
+            let lines = opsync_engine::activity::openprovider_lines(result);
+            if !refused && !lines.is_empty() {
+                store.log_activity(row.userid, &lines, &now).await?;
+            }
+        }
         progress.finish_and_clear();
         let writes = indicatif::ProgressBar::new(response.summary.whmcs_updates);
         writes.set_style(

@@ -258,19 +258,25 @@ impl Whmcs {
             return Ok(Applied::EditedMeanwhile);
         }
         for line in opsync_engine::activity::whmcs_lines(result) {
-            sqlx::query(
-                "INSERT INTO tblactivitylog (date, description, user, userid, ipaddr) \
-                 VALUES (?, ?, 'opsync', ?, '')",
-            )
-            .bind(now.to_string())
-            .bind(line)
-            .bind(read.userid as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(query_error)?;
+            insert_activity(&mut tx, &line, read.userid, now).await?;
         }
         tx.commit().await.map_err(query_error)?;
         Ok(Applied::Written)
+    }
+
+    /// Writes `tblactivitylog` lines for a row (the Openprovider side's, once Openprovider
+    /// accepted the update).
+    pub async fn log_activity(
+        &self,
+        userid: u64,
+        lines: &[String],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query_error)?;
+        for line in lines {
+            insert_activity(&mut tx, line, userid, now).await?;
+        }
+        tx.commit().await.map_err(query_error)
     }
 
     /// `(name, email)` of active admins whose role receives system emails.
@@ -306,6 +312,25 @@ fn text_at(row: &AnyRow, i: usize) -> Option<String> {
             .flatten()
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
     }
+}
+
+async fn insert_activity(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    line: &str,
+    userid: u64,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tblactivitylog (date, description, user, userid, ipaddr) \
+         VALUES (?, ?, 'opsync', ?, '')",
+    )
+    .bind(now.to_string())
+    .bind(line.to_string())
+    .bind(userid as i64)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error)?;
+    Ok(())
 }
 
 fn domain_row(row: &AnyRow) -> Result<DomainRow, StoreError> {

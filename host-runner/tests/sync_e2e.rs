@@ -198,6 +198,33 @@ async fn a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
     );
     assert_eq!(world.sandbox.counters().update, 1);
 
+    let store = opsync::whmcs::Whmcs::connect(&world.db.url).await.unwrap();
+    let log: Vec<String> =
+        sqlx::query("SELECT CAST(description AS CHAR) FROM tblactivitylog ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                use sqlx::Row;
+                r.try_get::<String, _>(0).unwrap_or_else(|_| {
+                    String::from_utf8(r.try_get::<Vec<u8>, _>(0).unwrap()).unwrap()
+                })
+            })
+            .collect();
+    assert!(
+        log.iter().any(|l| l.ends_with(
+            "example.com - Openprovider Auto Renew changed from on to default - Domain ID: 12"
+        )),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("zero.nl - Status changed from Pending to Active")),
+        "{log:#?}"
+    );
+    assert_eq!(log.len(), 9, "one line per change, both sides: {log:#?}");
+
     let mails = world.sink.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, vec!["alice@example.net"]);
@@ -416,6 +443,11 @@ async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
         world.row(109).await,
         "Fraud|2020-01-01|2020-01-01|2020-01-01"
     );
+    // An Openprovider status opsync does not know (PRE): the WHMCS status is not guessed.
+    assert_eq!(
+        world.row(115).await,
+        "Active|2027-10-10|2027-09-30|2027-09-30"
+    );
     // Two rows of one name: the higher id follows, the other is only reported.
     assert_eq!(
         world.row(112).await,
@@ -461,7 +493,7 @@ async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
     let unfolded = mails[0].data.replace("\r\n ", " ").replace("\n ", " ");
     assert!(
         unfolded.contains(
-            "Subject: Domain Synchronisation Report: 8 domains changed, 2 errors, 4 warnings"
+            "Subject: Domain Synchronisation Report: 8 domains changed, 2 errors, 5 warnings"
         ),
         "{unfolded}"
     );
@@ -535,6 +567,52 @@ async fn mariadb_a_row_edited_during_the_run_is_left_alone_and_reported() {
     assert!(
         mail.contains("the row changed in WHMCS after opsync read it"),
         "{mail}"
+    );
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
+    let world = World::new(sqlite("batch").await, "batch").await;
+    let first = world.opsync(&["sync", "--batch", "2", "--json"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(summary["summary"]["rows"], json!(2));
+    assert_eq!(
+        summary["listing_complete"],
+        json!(false),
+        "a look-up is never a complete listing"
+    );
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-20|2026-05-10|2026-05-10"
+    );
+    assert_eq!(
+        world.row(14).await,
+        "Expired|2024-01-01|2024-01-01|2024-01-01"
+    );
+    let c = world.sandbox.counters();
+    assert_eq!(
+        (c.list, c.login),
+        (1, 1),
+        "two names, one look-up call, no listing"
+    );
+
+    // The next batch starts where the last one ended: rows never synced come first.
+    let second = world.opsync(&["sync", "--batch", "2", "--json"]).await;
+    let summary: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(summary["summary"]["rows"], json!(2));
+    assert_eq!(
+        summary["summary"]["changed_rows"],
+        json!(0),
+        "rows 14 and 15 need nothing"
+    );
+    let third = world.opsync(&["sync", "--batch", "2", "--json"]).await;
+    let summary: serde_json::Value = serde_json::from_slice(&third.stdout).unwrap();
+    assert_eq!(
+        summary["summary"]["rows"],
+        json!(2),
+        "row 16, then the oldest synced (12)"
     );
     world.finish().await;
 }
