@@ -149,6 +149,11 @@ impl World {
     }
 }
 
+/// The `--json` output of a run, or a panic that shows what the run printed instead.
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -268,7 +273,7 @@ async fn a_dry_run_changes_nothing_and_reports_what_would_change(db: TestDb, nam
     let world = World::new(db, name).await;
     let out = world.opsync(&["sync", "--dry-run", "--json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = json_of(&out);
     assert_eq!(summary["summary"]["changed_rows"], json!(2));
     assert_eq!(
         world.row(12).await,
@@ -501,7 +506,7 @@ async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
     // The errors stay until someone acts, so the second run reports them again, and
     // changes nothing.
     let again = world.opsync(&["sync", "--json"]).await;
-    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let summary = json_of(&again);
     assert_eq!(
         summary["summary"]["changed_rows"],
         json!(0),
@@ -576,7 +581,7 @@ async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
     let world = World::new(sqlite("batch").await, "batch").await;
     let first = world.opsync(&["sync", "--batch", "2", "--json"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-    let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let summary = json_of(&first);
     assert_eq!(summary["summary"]["rows"], json!(2));
     assert_eq!(
         summary["listing_complete"],
@@ -600,7 +605,7 @@ async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
 
     // The next batch starts where the last one ended: rows never synced come first.
     let second = world.opsync(&["sync", "--batch", "2", "--json"]).await;
-    let summary: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    let summary = json_of(&second);
     assert_eq!(summary["summary"]["rows"], json!(2));
     assert_eq!(
         summary["summary"]["changed_rows"],
@@ -608,7 +613,7 @@ async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
         "rows 14 and 15 need nothing"
     );
     let third = world.opsync(&["sync", "--batch", "2", "--json"]).await;
-    let summary: serde_json::Value = serde_json::from_slice(&third.stdout).unwrap();
+    let summary = json_of(&third);
     assert_eq!(
         summary["summary"]["rows"],
         json!(2),
