@@ -161,6 +161,14 @@ pub fn policy() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A request with the given policy in place of a generated one.
+pub fn request_with_policy(policy: Value) -> impl Strategy<Value = Value> {
+    request().prop_map(move |mut req| {
+        req["policy"] = policy.clone();
+        req
+    })
+}
+
 pub fn request() -> impl Strategy<Value = Value> {
     (
         prop_oneof![Just(Value::Null), policy()],

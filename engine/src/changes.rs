@@ -1,8 +1,17 @@
 //! The response: one result per WHMCS row with the changes for each side, notices, and a
 //! summary. Serialised in a fixed field order, so equal requests give equal bytes.
+//!
+//! Besides the contract's v1 fields, a result carries what a host writes for it, so that
+//! no host decides anything: [`WhmcsUpdate`] (the guarded `UPDATE`), [`OpenproviderUpdate`]
+//! (the `PUT` body) and [`Activity`] (the `tblactivitylog` lines). Each is absent when there
+//! is nothing to write, so a row without changes reads exactly as in v1.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::columns::{Field, OPENPROVIDER_OWNED, WHMCS_OWNED};
 use crate::notice::{Notice, Severity};
 
 /// One field's change. `from` is null when the old value was unknown.
@@ -36,6 +45,20 @@ impl WhmcsChanges {
     pub fn is_empty(&self) -> bool {
         self == &WhmcsChanges::default()
     }
+
+    /// Each change with its field, in [`WHMCS_OWNED`] order.
+    pub fn each(&self) -> impl Iterator<Item = (&'static Field, &Change<String>)> {
+        let changes = [
+            &self.status,
+            &self.expirydate,
+            &self.nextduedate,
+            &self.nextinvoicedate,
+        ];
+        WHMCS_OWNED
+            .iter()
+            .zip(changes)
+            .filter_map(|(field, change)| Some((field, change.as_ref()?)))
+    }
 }
 
 /// Changes to an Openprovider domain (one `PUT /domains/{id}`).
@@ -52,6 +75,106 @@ impl OpenproviderChanges {
     pub fn is_empty(&self) -> bool {
         self == &OpenproviderChanges::default()
     }
+
+    /// Each change with its field, in [`OPENPROVIDER_OWNED`] order: the new value as the
+    /// API takes it, and both values as an admin reads them (privacy as `on`/`off`).
+    pub fn each(&self) -> impl Iterator<Item = (&'static Field, Value, Change<String>)> {
+        let word = |b: bool| if b { "on" } else { "off" }.to_string();
+        let autorenew = self
+            .autorenew
+            .as_ref()
+            .map(|c| (Value::from(c.to.clone()), c.clone()));
+        let privacy = self
+            .is_private_whois_enabled
+            .as_ref()
+            .map(|c| (Value::from(c.to), Change::new(c.from.map(word), word(c.to))));
+        OPENPROVIDER_OWNED
+            .iter()
+            .zip([autorenew, privacy])
+            .filter_map(|(field, change)| {
+                let (value, shown) = change?;
+                Some((field, value, shown))
+            })
+    }
+}
+
+/// The `UPDATE tbldomains` a host runs for a row: `SET` these columns `WHERE` the row has
+/// this `id` and every other listed column still holds the value the host read. A row
+/// edited meanwhile matches nothing and is reported, never overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhmcsUpdate {
+    /// Column -> new value.
+    pub set: BTreeMap<String, Value>,
+    #[serde(rename = "where")]
+    pub guard: Guard,
+}
+
+/// Which row, in which state: `id` and the columns as the host read them. In JSON one
+/// object, `id` first: `{"id": 12, "domain": "example.com", ...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub id: u64,
+    /// Column -> the value the request held for it, as the host sent it (text as text,
+    /// `null` as SQL `NULL`).
+    pub columns: BTreeMap<String, Value>,
+}
+
+impl Serialize for Guard {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.columns.len() + 1))?;
+        map.serialize_entry("id", &self.id)?;
+        for (column, value) in &self.columns {
+            map.serialize_entry(column, value)?;
+        }
+        map.end()
+    }
+}
+
+// By hand rather than `#[serde(flatten)]`, which buffers every value first: reports read
+// thousands of these.
+impl<'de> Deserialize<'de> for Guard {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Guard, D::Error> {
+        struct GuardVisitor;
+        impl<'de> serde::de::Visitor<'de> for GuardVisitor {
+            type Value = Guard;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object with an id and the columns as read")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Guard, A::Error> {
+                let mut id = None;
+                let mut columns = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "id" {
+                        id = Some(map.next_value::<u64>()?);
+                    } else {
+                        columns.insert(key, map.next_value()?);
+                    }
+                }
+                let id = id.ok_or_else(|| serde::de::Error::missing_field("id"))?;
+                Ok(Guard { id, columns })
+            }
+        }
+        d.deserialize_map(GuardVisitor)
+    }
+}
+
+/// The `PUT /domains/{id}` a host sends for a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenproviderUpdate {
+    pub id: u64,
+    pub body: BTreeMap<String, Value>,
+}
+
+/// The `tblactivitylog` lines of a row's changes, per side. A host writes a side's lines
+/// only when that side's write went through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub whmcs: Vec<String>,
+    pub openprovider: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,10 +186,23 @@ pub struct RowResult {
     pub whmcs_changes: WhmcsChanges,
     pub openprovider_changes: OpenproviderChanges,
     pub notices: Vec<Notice>,
+    /// What a host writes to WHMCS for this row; absent when nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whmcs_update: Option<WhmcsUpdate>,
+    /// What a host sends to Openprovider for this row; absent when nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openprovider_update: Option<OpenproviderUpdate>,
+    /// The activity-log lines for this row's changes; absent when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
 }
 
 impl RowResult {
-    pub fn unchanged(whmcs_id: u64, domain: &str, openprovider_id: Option<u64>) -> RowResult {
+    pub(crate) fn unchanged(
+        whmcs_id: u64,
+        domain: &str,
+        openprovider_id: Option<u64>,
+    ) -> RowResult {
         RowResult {
             whmcs_id,
             domain: domain.to_string(),
@@ -74,6 +210,9 @@ impl RowResult {
             whmcs_changes: WhmcsChanges::default(),
             openprovider_changes: OpenproviderChanges::default(),
             notices: Vec::new(),
+            whmcs_update: None,
+            openprovider_update: None,
+            activity: None,
         }
     }
 
@@ -93,7 +232,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(results: &[RowResult]) -> Summary {
+    pub(crate) fn of(results: &[RowResult]) -> Summary {
         let mut s = Summary {
             rows: results.len() as u64,
             ..Summary::default()

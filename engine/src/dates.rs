@@ -14,7 +14,7 @@ use crate::wire::Scalar;
 
 /// An Openprovider date field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpDate {
+pub(crate) enum OpDate {
     /// The field is absent or null.
     Missing,
     /// Openprovider's way of saying "no date": `""` or all zeros.
@@ -25,14 +25,14 @@ pub enum OpDate {
 }
 
 /// A WHMCS date column; `None` when unknown.
-pub fn whmcs_date(value: Option<&Scalar>) -> Option<NaiveDate> {
+pub(crate) fn whmcs_date(value: Option<&Scalar>) -> Option<NaiveDate> {
     match value {
         Some(Scalar::Str(s)) => parse_day(s),
         _ => None,
     }
 }
 
-pub fn op_date(value: Option<&Scalar>) -> OpDate {
+pub(crate) fn op_date(value: Option<&Scalar>) -> OpDate {
     match value {
         None | Some(Scalar::Null) => OpDate::Missing,
         Some(Scalar::Str(s)) => {
@@ -99,7 +99,7 @@ fn is_zero_time(time: &str) -> bool {
 }
 
 /// The form both sides of the response use: `YYYY-MM-DD`.
-pub fn format_day(date: NaiveDate) -> String {
+pub(crate) fn format_day(date: NaiveDate) -> String {
     // `NaiveDate`'s Display is `%Y-%m-%d` for the years `parse_day` accepts.
     date.to_string()
 }

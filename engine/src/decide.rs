@@ -5,22 +5,22 @@
 //! 2. a row that duplicates the one kept in sync -> `duplicate_domain`, nothing else;
 //! 3. a protected row -> nothing at all;
 //! 4. no Openprovider record -> `not_in_openprovider` / `lookup_failed` / `not_checked`;
-//! 5. status, expiry, due date, auto-renew, WHOIS privacy, each when the policy enables it.
+//! 5. status, expiry, due date, auto-renew, WHOIS privacy, each when the policy enables it;
+//! 6. what a host writes for the changes: the updates and the activity lines.
 
 use crate::changes::{Change, OpenproviderChanges, Response, RowResult, Summary, WhmcsChanges};
+use crate::contract::LookupKind;
 use crate::dates::format_day;
-use crate::due_date::{self, DueDate};
-use crate::expiry::{self, Expiry};
+use crate::modifiable;
 use crate::notice::Notice;
 use crate::pairing::Pairing;
 use crate::policy::Policy;
-use crate::privacy::{self, Privacy};
-use crate::renewal;
-use crate::snapshot::{LookupKind, OpDomain, Request, WhmcsRow};
-use crate::status::{self, WhmcsStatus, MODIFIABLE_OP_STATUS};
-use crate::ENGINE;
+use crate::rule::Decision;
+use crate::snapshot::{OpDomain, Snapshot, WhmcsRow};
+use crate::status::WhmcsStatus;
+use crate::{due_date, expiry, privacy, renewal, status, update, ENGINE};
 
-pub fn decide(request: &Request) -> Response {
+pub(crate) fn decide(request: &Snapshot) -> Response {
     let pairing = Pairing::new(request);
     let results: Vec<RowResult> = request
         .whmcs
@@ -40,7 +40,7 @@ fn decide_row(
     row: &WhmcsRow,
     name: Option<&str>,
     pairing: &Pairing,
-    request: &Request,
+    request: &Snapshot,
 ) -> RowResult {
     let op = name.and_then(|n| pairing.openprovider(n));
     let mut result = RowResult::unchanged(row.id, &row.domain, op.map(|d| d.id));
@@ -73,16 +73,18 @@ fn decide_row(
         return result;
     };
 
-    let (whmcs_changes, openprovider_changes, notices) =
-        decide_paired(row, status, op, &request.policy);
-    result.whmcs_changes = whmcs_changes;
-    result.openprovider_changes = openprovider_changes;
-    result.notices = notices;
+    decide_paired(&mut result, row, status, op, &request.policy);
+    update::fill(&mut result, row, op);
     result
 }
 
 /// Why a row has no Openprovider record, and how much that matters.
-fn missing_record(status: WhmcsStatus, name: &str, pairing: &Pairing, request: &Request) -> Notice {
+fn missing_record(
+    status: WhmcsStatus,
+    name: &str,
+    pairing: &Pairing,
+    request: &Snapshot,
+) -> Notice {
     let expects = status.expects_registrar_record();
     if request.openprovider.complete {
         return Notice::not_in_openprovider(expects);
@@ -94,81 +96,74 @@ fn missing_record(status: WhmcsStatus, name: &str, pairing: &Pairing, request: &
     }
 }
 
+/// Runs each rule the policy enables, recording its changes and notices on `result`.
 fn decide_paired(
+    result: &mut RowResult,
     row: &WhmcsRow,
     status: WhmcsStatus,
     op: &OpDomain,
     policy: &Policy,
-) -> (WhmcsChanges, OpenproviderChanges, Vec<Notice>) {
-    let mut wc = WhmcsChanges::default();
-    let mut oc = OpenproviderChanges::default();
-    let mut notices = Vec::new();
+) {
+    let wc: &mut WhmcsChanges = &mut result.whmcs_changes;
+    let oc: &mut OpenproviderChanges = &mut result.openprovider_changes;
+    let notices = &mut result.notices;
+    let day = |d: Option<chrono::NaiveDate>| d.map(format_day);
 
     if policy.sync_status {
         match status::decide(status, op.status.as_deref()) {
-            Ok(Some(target)) => {
+            Decision::Set(target) => {
                 wc.status = Some(Change::new(
                     Some(status.as_str().to_string()),
                     target.as_str().to_string(),
                 ))
             }
-            Ok(None) => {}
-            Err(notice) => notices.push(notice),
+            Decision::Keep => {}
+            Decision::Problem(notice) => notices.push(notice),
         }
     }
 
     let mut expiry_after = row.expirydate;
     if policy.sync_expiry_date {
         match expiry::decide(row.expirydate, op, policy.expiry_source) {
-            Expiry::Set(day) => {
-                wc.expirydate = Some(Change::new(row.expirydate.map(format_day), format_day(day)));
-                expiry_after = Some(day);
+            Decision::Set(d) => {
+                wc.expirydate = Some(Change::new(day(row.expirydate), format_day(d)));
+                expiry_after = Some(d);
             }
-            Expiry::Keep => {}
-            Expiry::Problem(notice) => notices.push(notice),
+            Decision::Keep => {}
+            Decision::Problem(notice) => notices.push(notice),
         }
     }
 
     if policy.sync_due_date {
         match due_date::decide(expiry_after, row.nextduedate, policy) {
-            DueDate::Set(day) => {
-                let to = format_day(day);
-                wc.nextduedate = Some(Change::new(row.nextduedate.map(format_day), to.clone()));
-                if row.nextinvoicedate != Some(day) {
-                    wc.nextinvoicedate = Some(Change::new(row.nextinvoicedate.map(format_day), to));
+            Decision::Set(d) => {
+                wc.nextduedate = Some(Change::new(day(row.nextduedate), format_day(d)));
+                if let Decision::Set(d) = due_date::next_invoice_date(row.nextinvoicedate, d) {
+                    wc.nextinvoicedate = Some(Change::new(day(row.nextinvoicedate), format_day(d)));
                 }
             }
-            DueDate::Keep => {}
-            DueDate::Problem(notice) => notices.push(notice),
+            Decision::Keep => {}
+            Decision::Problem(notice) => notices.push(notice),
         }
     }
 
-    // Openprovider accepts updates only for ACT domains; elsewhere a wanted change waits.
-    let modifiable = op.status.as_deref() == Some(MODIFIABLE_OP_STATUS);
-
     if policy.sync_auto_renew {
-        if let Some(to) = renewal::decide(row.donotrenew, op.autorenew.as_deref()) {
-            if modifiable {
-                oc.autorenew = Some(Change::new(op.autorenew.clone(), to.to_string()));
-            } else {
-                notices.push(Notice::not_modifiable("Auto-renew", op.status.as_deref()));
-            }
+        let wanted = renewal::decide(row.donotrenew, op.autorenew.as_deref());
+        match modifiable::gate(op, "Auto-renew", wanted) {
+            Decision::Set(to) => oc.autorenew = Some(Change::new(op.autorenew.clone(), to.into())),
+            Decision::Keep => {}
+            Decision::Problem(notice) => notices.push(notice),
         }
     }
 
     if policy.sync_whois_privacy {
-        match privacy::decide(row.idprotection, op) {
-            Privacy::Set(to) if modifiable => {
+        let wanted = privacy::decide(row.idprotection, op);
+        match modifiable::gate(op, "WHOIS privacy", wanted) {
+            Decision::Set(to) => {
                 oc.is_private_whois_enabled = Some(Change::new(op.is_private_whois_enabled, to))
             }
-            Privacy::Set(_) => notices.push(Notice::not_modifiable(
-                "WHOIS privacy",
-                op.status.as_deref(),
-            )),
-            Privacy::Keep => {}
-            Privacy::Problem(notice) => notices.push(notice),
+            Decision::Keep => {}
+            Decision::Problem(notice) => notices.push(notice),
         }
     }
-
-    (wc, oc, notices)
 }

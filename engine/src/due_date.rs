@@ -9,30 +9,41 @@ use chrono::{Days, NaiveDate};
 
 use crate::notice::Notice;
 use crate::policy::Policy;
+use crate::rule::Decision;
 
-pub enum DueDate {
-    Set(NaiveDate),
-    Keep,
-    Problem(Notice),
-}
-
-pub fn decide(expiry: Option<NaiveDate>, current: Option<NaiveDate>, policy: &Policy) -> DueDate {
+pub(crate) fn decide(
+    expiry: Option<NaiveDate>,
+    current: Option<NaiveDate>,
+    policy: &Policy,
+) -> Decision<NaiveDate> {
     // No expiry known: no target. An offset that leaves the calendar: no target either.
     let offset = Days::new(policy.due_date_offset_days.unsigned_abs());
     let Some(target) = expiry.and_then(|e| e.checked_sub_days(offset)) else {
-        return DueDate::Keep;
+        return Decision::Keep;
     };
     match current {
-        Some(current) if current == target => DueDate::Keep,
-        None => DueDate::Set(target),
+        Some(current) if current == target => Decision::Keep,
+        None => Decision::Set(target),
         Some(current) => {
             let shift = (target - current).num_days().abs();
             match policy.due_date_max_shift_days {
-                Some(max) if shift > max => DueDate::Problem(Notice::due_date_shift_too_large(
+                Some(max) if shift > max => Decision::Problem(Notice::due_date_shift_too_large(
                     current, target, shift, max,
                 )),
-                _ => DueDate::Set(target),
+                _ => Decision::Set(target),
             }
         }
+    }
+}
+
+/// `nextinvoicedate` moves only with `nextduedate`, to the same day (unless it is there).
+pub(crate) fn next_invoice_date(
+    current: Option<NaiveDate>,
+    new_due_date: NaiveDate,
+) -> Decision<NaiveDate> {
+    if current == Some(new_due_date) {
+        Decision::Keep
+    } else {
+        Decision::Set(new_due_date)
     }
 }

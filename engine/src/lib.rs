@@ -1,57 +1,82 @@
 //! # opsync-engine
 //!
 //! The decision engine of opsync, **sans I/O**: snapshots of WHMCS and Openprovider go in,
-//! change sets come out. It reads no files, opens no sockets, has no clock and no
-//! randomness, so the same request gives the same bytes on every face (native, `engine.wasm`
-//! in wasmtime, PHP through FFI, JavaScript).
+//! change sets come out, together with exactly what a host writes for them. It reads no
+//! files, opens no sockets, has no clock and no randomness, so the same request gives the
+//! same bytes on every face (native, `engine.wasm` in wasmtime, PHP through FFI,
+//! JavaScript).
 //!
-//! The request and response are specified in `CONTRACT.md` (contract v1); this crate is
-//! its one implementation. Where a rule lives:
+//! The request and response are specified in `CONTRACT.md` (contract v1) and, for the
+//! fields that tell a host what to write, in `docs/contract.md`; this crate is their one
+//! implementation. Where a rule lives:
 //!
 //! | rule | module |
 //! |---|---|
-//! | request parsing, leniency, JSON-path errors | [`snapshot`] |
-//! | policy fields and defaults | [`policy`] |
-//! | name normalisation (IDN) and pairing, duplicates | [`name`], [`pairing`] |
-//! | the status table | [`status`] |
-//! | dates as WHMCS and Openprovider write them | [`dates`] |
-//! | expiry and due date | [`expiry`], [`due_date`] |
-//! | auto-renew and WHOIS privacy | [`renewal`], [`privacy`] |
-//! | notices: codes, severities, wording | [`notice`] |
-//! | the per-row walk and the response | [`decide`], [`changes`] |
-//! | the email report | [`report`] |
-//! | `tblactivitylog` lines | [`activity`] |
+//! | request parsing, leniency, JSON-path errors | `snapshot`, `wire` |
+//! | the request a host builds (typed) | [`contract`] |
+//! | the WHMCS columns read, the fields each side leads | [`columns`] |
+//! | policy fields and defaults | `policy` |
+//! | name normalisation (IDN) and pairing, duplicates | `name`, `pairing` |
+//! | the status table | `status` |
+//! | dates as WHMCS and Openprovider write them | `dates` |
+//! | expiry; due date and next invoice date | `expiry`, `due_date` |
+//! | auto-renew and WHOIS privacy; Openprovider's ACT-only updates | `renewal`, `privacy`, `modifiable` |
+//! | notices: codes, severities, wording | `notice` |
+//! | the per-row walk and the response | `decide`, `changes` |
+//! | the guarded UPDATE, the PUT body, the activity lines | `update`, `activity` |
+//! | the email report | `report` |
 //!
 //! Entry points work on JSON bytes, as every host does: [`decide_json`] and
-//! [`render_report_json`]. Typed entry points ([`decide`](decide::decide),
-//! [`report::render`]) serve tests and Rust hosts.
+//! [`render_report_json`]; [`render_report`] renders from typed input.
 
-pub mod activity;
+#![warn(unreachable_pub)]
+// Only the raw ABI of engine.wasm (built for wasm32) touches raw pointers.
+#![cfg_attr(not(all(target_arch = "wasm32", feature = "abi")), forbid(unsafe_code))]
+#![cfg_attr(all(target_arch = "wasm32", feature = "abi"), deny(unsafe_code))]
+
+mod activity;
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
-pub mod changes;
-pub mod dates;
-pub mod decide;
-pub mod due_date;
-pub mod expiry;
-pub mod name;
-pub mod notice;
-pub mod pairing;
-pub mod policy;
-pub mod privacy;
-pub mod renewal;
-pub mod report;
-pub mod snapshot;
-pub mod status;
+mod changes;
+pub mod columns;
+pub mod contract;
+mod dates;
+mod decide;
+mod due_date;
+mod expiry;
+#[cfg(feature = "arbitrary")]
+pub mod laws;
+mod modifiable;
+mod name;
+mod notice;
+mod pairing;
+mod policy;
+mod privacy;
+mod renewal;
+mod report;
+mod rule;
+mod snapshot;
+mod status;
 #[doc(hidden)]
 pub mod synthetic;
-pub mod wire;
+mod update;
+mod wire;
 
+// Exported by symbol name from the module, not by path from the crate.
 #[cfg(all(target_arch = "wasm32", feature = "abi"))]
+#[allow(unsafe_code, unreachable_pub)]
 mod abi;
 
-pub use changes::Response;
-pub use snapshot::{Request, RequestError};
+pub use changes::{
+    Activity, Change, Guard, OpenproviderChanges, OpenproviderUpdate, Response, RowResult, Summary,
+    WhmcsChanges, WhmcsUpdate,
+};
+pub use dates::parse_day;
+pub use notice::{Code, Notice, Severity};
+pub use policy::{ExpirySource, Policy};
+pub use report::{render as render_report, Failure, Report, ReportInput, Side};
+pub use snapshot::RequestError;
+pub use status::WhmcsStatus;
 
 /// The engine's name and version, as it appears in every response's `engine` field.
 pub const ENGINE: &str = concat!("opsync-engine ", env!("CARGO_PKG_VERSION"));
@@ -60,13 +85,18 @@ pub const ENGINE: &str = concat!("opsync-engine ", env!("CARGO_PKG_VERSION"));
 ///
 /// An invalid request fails the whole call with an error naming the JSON path.
 pub fn decide_json(request: &[u8]) -> Result<Vec<u8>, RequestError> {
-    let request = Request::from_json(request)?;
+    let request = snapshot::Snapshot::from_json(request)?;
     Ok(decide::decide(&request).to_json())
 }
 
-/// The report email for a finished run: `{response, dry_run?, send_empty?, failures?}` in,
-/// `{send, subject, text, html}` out.
+/// The report email for a finished run: a [`ReportInput`]'s JSON in, a [`Report`]'s out.
 pub fn render_report_json(input: &[u8]) -> Result<Vec<u8>, RequestError> {
-    let input = report::ReportInput::from_json(input)?;
-    Ok(report::render(&input).to_json())
+    Ok(report::render_json(input)?.to_json())
+}
+
+/// The name a domain is known by at Openprovider: trimmed, lower case, without a trailing
+/// dot, IDN labels in punycode; `None` when it is no usable domain name. Hosts look names
+/// up in this form, and the engine pairs in it.
+pub fn lookup_name(domain: &str) -> Option<String> {
+    name::normalize(domain)
 }

@@ -6,7 +6,7 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 /// The comparable form of a name, or `None` when it is not a usable domain name
 /// (fewer than two labels, an empty label, characters no domain can hold).
-pub fn normalize(raw: &str) -> Option<String> {
+pub(crate) fn normalize(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
     let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
     if trimmed.is_empty() {

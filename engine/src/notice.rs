@@ -77,7 +77,7 @@ impl Notice {
         }
     }
 
-    pub fn request_failed() -> Notice {
+    pub(crate) fn request_failed() -> Notice {
         // Worded exactly as the old cron logged it, so admins recognise it.
         Notice::new(
             Severity::Error,
@@ -86,7 +86,7 @@ impl Notice {
         )
     }
 
-    pub fn unknown_status(op_status: Option<&str>) -> Notice {
+    pub(crate) fn unknown_status(op_status: Option<&str>) -> Notice {
         let message = match op_status {
             Some(s) => format!(
                 "Openprovider status {s:?} is not one opsync knows; the WHMCS status was left as it is"
@@ -96,7 +96,7 @@ impl Notice {
         Notice::new(Severity::Warning, Code::UnknownStatus, message)
     }
 
-    pub fn invalid_date(field: &str, raw: Option<&str>) -> Notice {
+    pub(crate) fn invalid_date(field: &str, raw: Option<&str>) -> Notice {
         let message = match raw {
             Some(raw) => format!(
                 "Openprovider {field} {raw} is not a valid date; expirydate was left as it is"
@@ -108,7 +108,7 @@ impl Notice {
         Notice::new(Severity::Error, Code::InvalidDate, message)
     }
 
-    pub fn due_date_shift_too_large(
+    pub(crate) fn due_date_shift_too_large(
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
         shift: i64,
@@ -124,7 +124,7 @@ impl Notice {
         )
     }
 
-    pub fn whois_privacy_not_allowed() -> Notice {
+    pub(crate) fn whois_privacy_not_allowed() -> Notice {
         Notice::new(
             Severity::Warning,
             Code::WhoisPrivacyNotAllowed,
@@ -132,7 +132,7 @@ impl Notice {
         )
     }
 
-    pub fn not_modifiable(what: &str, op_status: Option<&str>) -> Notice {
+    pub(crate) fn not_modifiable(what: &str, op_status: Option<&str>) -> Notice {
         Notice::new(
             Severity::Info,
             Code::NotModifiable,
@@ -144,7 +144,7 @@ impl Notice {
         )
     }
 
-    pub fn not_in_openprovider(live: bool) -> Notice {
+    pub(crate) fn not_in_openprovider(live: bool) -> Notice {
         Notice::new(
             severity_for_missing(live),
             Code::NotInOpenprovider,
@@ -152,7 +152,7 @@ impl Notice {
         )
     }
 
-    pub fn lookup_failed(live: bool, message: &str) -> Notice {
+    pub(crate) fn lookup_failed(live: bool, message: &str) -> Notice {
         let message = if message.is_empty() {
             "The Openprovider look-up failed".to_string()
         } else {
@@ -161,7 +161,7 @@ impl Notice {
         Notice::new(severity_for_missing(live), Code::LookupFailed, message)
     }
 
-    pub fn not_checked(live: bool) -> Notice {
+    pub(crate) fn not_checked(live: bool) -> Notice {
         Notice::new(
             severity_for_missing(live),
             Code::NotChecked,
@@ -169,7 +169,7 @@ impl Notice {
         )
     }
 
-    pub fn invalid_record(defects: &[String]) -> Notice {
+    pub(crate) fn invalid_record(defects: &[String]) -> Notice {
         Notice::new(
             Severity::Error,
             Code::InvalidRecord,
@@ -177,7 +177,7 @@ impl Notice {
         )
     }
 
-    pub fn duplicate_domain(live: bool, kept_id: u64) -> Notice {
+    pub(crate) fn duplicate_domain(live: bool, kept_id: u64) -> Notice {
         Notice::new(
             if live {
                 Severity::Warning

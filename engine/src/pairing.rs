@@ -18,25 +18,31 @@
 //!   agree.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 
+use crate::modifiable::is_modifiable;
 use crate::name::normalize;
 use crate::policy::Policy;
-use crate::snapshot::{LookupError, OpDomain, Request, WhmcsRow};
-use crate::status::{self, MODIFIABLE_OP_STATUS};
+use crate::rule::Decision;
+use crate::snapshot::{LookupError, OpDomain, Snapshot, WhmcsRow};
+use crate::status;
 
-pub struct Pairing<'a> {
+/// A hash map with a fixed hasher: no per-process random seed anywhere in the engine.
+pub(crate) type Map<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+
+pub(crate) struct Pairing<'a> {
     /// Normalised name per WHMCS row (request order); `None` for an unusable name.
-    pub names: Vec<Option<String>>,
-    op_by_name: HashMap<String, &'a OpDomain>,
+    pub(crate) names: Vec<Option<String>>,
+    op_by_name: Map<String, &'a OpDomain>,
     /// Normalised name -> id of the row kept in sync, for names with several rows.
-    kept: HashMap<String, u64>,
-    lookups: HashMap<String, &'a LookupError>,
+    kept: Map<String, u64>,
+    lookups: Map<String, &'a LookupError>,
 }
 
 impl<'a> Pairing<'a> {
-    pub fn new(request: &'a Request) -> Pairing<'a> {
-        let mut op_by_name: HashMap<String, &OpDomain> =
-            HashMap::with_capacity(request.openprovider.domains.len());
+    pub(crate) fn new(request: &'a Snapshot) -> Pairing<'a> {
+        let mut op_by_name: Map<String, &OpDomain> =
+            Map::with_capacity_and_hasher(request.openprovider.domains.len(), Default::default());
         for domain in &request.openprovider.domains {
             let Some(name) = normalize(&domain.full_name) else {
                 continue;
@@ -62,11 +68,12 @@ impl<'a> Pairing<'a> {
                 .filter(|(row, _)| row.status.is_some() && row.defects.is_empty())
                 .filter_map(|(row, name)| Some((row, name.as_deref()?)))
         };
-        let mut counts: HashMap<&str, u32> = HashMap::with_capacity(names.len());
+        let mut counts: Map<&str, u32> =
+            Map::with_capacity_and_hasher(names.len(), Default::default());
         for (_, name) in judged() {
             *counts.entry(name).or_default() += 1;
         }
-        let mut groups: HashMap<&str, Vec<&WhmcsRow>> = HashMap::new();
+        let mut groups: Map<&str, Vec<&WhmcsRow>> = Map::default();
         for (row, name) in judged().filter(|(_, name)| counts[name] > 1) {
             groups.entry(name).or_default().push(row);
         }
@@ -78,7 +85,7 @@ impl<'a> Pairing<'a> {
             })
             .collect();
 
-        let mut lookups: HashMap<String, &LookupError> = HashMap::new();
+        let mut lookups: Map<String, &LookupError> = Map::default();
         for error in &request.lookup_errors {
             let Some(name) = normalize(&error.domain) else {
                 continue;
@@ -102,16 +109,16 @@ impl<'a> Pairing<'a> {
         }
     }
 
-    pub fn openprovider(&self, name: &str) -> Option<&'a OpDomain> {
+    pub(crate) fn openprovider(&self, name: &str) -> Option<&'a OpDomain> {
         self.op_by_name.get(name).copied()
     }
 
     /// The id of the row kept in sync when `name` has several rows.
-    pub fn kept_row(&self, name: &str) -> Option<u64> {
+    pub(crate) fn kept_row(&self, name: &str) -> Option<u64> {
         self.kept.get(name).copied()
     }
 
-    pub fn lookup_error(&self, name: &str) -> Option<&'a LookupError> {
+    pub(crate) fn lookup_error(&self, name: &str) -> Option<&'a LookupError> {
         self.lookups.get(name).copied()
     }
 }
@@ -124,7 +131,7 @@ fn kept_row(rows: &[&WhmcsRow], op: Option<&OpDomain>, policy: &Policy) -> u64 {
         let after = match op {
             Some(op) if policy.sync_status && !policy.is_protected(now) => {
                 match status::decide(now, op.status.as_deref()) {
-                    Ok(Some(target)) => target,
+                    Decision::Set(target) => target,
                     _ => now,
                 }
             }
@@ -138,7 +145,7 @@ fn kept_row(rows: &[&WhmcsRow], op: Option<&OpDomain>, policy: &Policy) -> u64 {
 
 /// Whether `candidate` should replace `current` as the record of their shared name.
 fn op_preferred(candidate: &OpDomain, current: &OpDomain) -> bool {
-    let key = |d: &OpDomain| (d.status.as_deref() == Some(MODIFIABLE_OP_STATUS), d.id);
+    let key = |d: &OpDomain| (is_modifiable(d), d.id);
     match key(candidate).cmp(&key(current)) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,
@@ -149,7 +156,7 @@ fn op_preferred(candidate: &OpDomain, current: &OpDomain) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::snapshot::LookupKind;
+    use crate::contract::LookupKind;
 
     #[test]
     fn not_found_outranks_a_failed_lookup() {

@@ -2,6 +2,8 @@
 //! contract's. Unknown fields are an error here (unlike in the snapshots): a misspelt
 //! policy field silently ignored would change what the sync does.
 
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::snapshot::{expected_object, RequestError};
@@ -24,7 +26,7 @@ impl ExpirySource {
 }
 
 /// The largest due-date offset accepted, in days (ten years).
-pub const MAX_OFFSET_DAYS: i64 = 3650;
+const MAX_OFFSET_DAYS: i64 = 3650;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -116,6 +118,32 @@ impl Policy {
             }
         }
         Ok(policy)
+    }
+}
+
+/// Every field, spelt out: what a host sends once it has resolved its configuration.
+impl Serialize for Policy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(9))?;
+        map.serialize_entry("sync_status", &self.sync_status)?;
+        map.serialize_entry("sync_expiry_date", &self.sync_expiry_date)?;
+        map.serialize_entry("expiry_source", self.expiry_source.field())?;
+        map.serialize_entry("sync_due_date", &self.sync_due_date)?;
+        map.serialize_entry("due_date_offset_days", &self.due_date_offset_days)?;
+        map.serialize_entry("due_date_max_shift_days", &self.due_date_max_shift_days)?;
+        map.serialize_entry("sync_auto_renew", &self.sync_auto_renew)?;
+        map.serialize_entry("sync_whois_privacy", &self.sync_whois_privacy)?;
+        let protected: Vec<&str> = self.protected_statuses.iter().map(|s| s.as_str()).collect();
+        map.serialize_entry("protected_statuses", &protected)?;
+        map.end()
+    }
+}
+
+/// Read with the engine's own rules ([`Policy::from_value`]): a misspelt field fails.
+impl<'de> Deserialize<'de> for Policy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Policy, D::Error> {
+        let value = Value::deserialize(d)?;
+        Policy::from_value(&value, "policy").map_err(serde::de::Error::custom)
     }
 }
 

@@ -3,27 +3,22 @@
 //! (Openprovider would answer 19006).
 
 use crate::notice::Notice;
+use crate::rule::Decision;
 use crate::snapshot::OpDomain;
 
-pub enum Privacy {
-    Set(bool),
-    Keep,
-    Problem(Notice),
-}
-
-pub fn decide(idprotection: Option<bool>, op: &OpDomain) -> Privacy {
+pub(crate) fn decide(idprotection: Option<bool>, op: &OpDomain) -> Decision<bool> {
     let Some(wanted) = idprotection else {
-        return Privacy::Keep;
+        return Decision::Keep;
     };
     // A domain whose TLD has no privacy cannot have it on, whatever the field says.
     let current = op
         .is_private_whois_enabled
         .or((!op.is_private_whois_allowed).then_some(false));
     if current == Some(wanted) {
-        Privacy::Keep
+        Decision::Keep
     } else if wanted && !op.is_private_whois_allowed {
-        Privacy::Problem(Notice::whois_privacy_not_allowed())
+        Decision::Problem(Notice::whois_privacy_not_allowed())
     } else {
-        Privacy::Set(wanted)
+        Decision::Set(wanted)
     }
 }

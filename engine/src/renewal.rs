@@ -2,8 +2,10 @@
 //! account's own default decides), on -> `"off"`. Never `"on"`: opsync does not renew a
 //! domain on its own account's behalf beyond what the reseller configured.
 
+use crate::rule::Decision;
+
 /// The `autorenew` value Openprovider should hold for a WHMCS `donotrenew` flag.
-pub fn wanted(donotrenew: bool) -> &'static str {
+fn wanted(donotrenew: bool) -> &'static str {
     if donotrenew {
         "off"
     } else {
@@ -11,8 +13,11 @@ pub fn wanted(donotrenew: bool) -> &'static str {
     }
 }
 
-/// The new `autorenew`, when it differs from what Openprovider holds.
-pub fn decide(donotrenew: Option<bool>, current: Option<&str>) -> Option<&'static str> {
-    let wanted = wanted(donotrenew?);
-    (current != Some(wanted)).then_some(wanted)
+/// The new `autorenew`, when it differs from what Openprovider holds. An unknown
+/// `donotrenew` pushes nothing: the customer's wish is not known.
+pub(crate) fn decide(donotrenew: Option<bool>, current: Option<&str>) -> Decision<&'static str> {
+    match donotrenew.map(wanted) {
+        Some(wanted) if current != Some(wanted) => Decision::Set(wanted),
+        _ => Decision::Keep,
+    }
 }

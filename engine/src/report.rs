@@ -11,16 +11,18 @@
 //! by code, not listed. `send` is false when nothing changed and nothing failed, unless
 //! `send_empty` asks for a report on every run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::changes::{Change, Response, RowResult};
+use crate::changes::{OpenproviderChanges, Response, RowResult, Summary, WhmcsChanges};
+use crate::columns::{OPENPROVIDER_OWNED, WHMCS_OWNED};
+use crate::notice::Notice;
 use crate::notice::Severity;
 use crate::snapshot::RequestError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Whmcs,
@@ -59,10 +61,84 @@ pub struct Report {
     pub html: String,
 }
 
-impl ReportInput {
-    pub fn from_json(bytes: &[u8]) -> Result<ReportInput, RequestError> {
-        serde_json::from_slice(bytes).map_err(|e| RequestError::new("report input", format!("{e}")))
-    }
+/// The report input as `render_report_json` reads it: a [`ReportInput`] whose results
+/// keep only what the report shows. The fields that tell a host what to write are
+/// skipped unread, which keeps a 100k-row report as fast as before they existed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputRead {
+    response: ResponseRead,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    send_empty: bool,
+    #[serde(default)]
+    failures: Vec<Failure>,
+}
+
+#[derive(Deserialize)]
+struct ResponseRead {
+    engine: String,
+    results: Vec<ResultRead>,
+    summary: Summary,
+}
+
+#[derive(Deserialize)]
+struct ResultRead {
+    whmcs_id: u64,
+    domain: String,
+    #[allow(dead_code)]
+    openprovider_id: Option<u64>,
+    whmcs_changes: WhmcsChanges,
+    openprovider_changes: OpenproviderChanges,
+    notices: Vec<Notice>,
+}
+
+/// What the report reads of one result, whichever way the input arrived.
+trait Reported {
+    fn whmcs_id(&self) -> u64;
+    fn domain(&self) -> &str;
+    fn whmcs_changes(&self) -> &WhmcsChanges;
+    fn openprovider_changes(&self) -> &OpenproviderChanges;
+    fn notices(&self) -> &[Notice];
+}
+
+macro_rules! reported {
+    ($t:ty) => {
+        impl Reported for $t {
+            fn whmcs_id(&self) -> u64 {
+                self.whmcs_id
+            }
+            fn domain(&self) -> &str {
+                &self.domain
+            }
+            fn whmcs_changes(&self) -> &WhmcsChanges {
+                &self.whmcs_changes
+            }
+            fn openprovider_changes(&self) -> &OpenproviderChanges {
+                &self.openprovider_changes
+            }
+            fn notices(&self) -> &[Notice] {
+                &self.notices
+            }
+        }
+    };
+}
+reported!(RowResult);
+reported!(ResultRead);
+
+/// `render_report_json`'s work: the report input's bytes in, the report out.
+pub(crate) fn render_json(bytes: &[u8]) -> Result<Report, RequestError> {
+    let input: InputRead = serde_json::from_slice(bytes)
+        .map_err(|e| RequestError::new("report input", format!("{e}")))?;
+    let run = Run {
+        engine: &input.response.engine,
+        summary: &input.response.summary,
+        dry_run: input.dry_run,
+        send_empty: input.send_empty,
+        failures: &input.failures,
+    };
+    Ok(render_results(&run, &input.response.results))
 }
 
 impl Report {
@@ -90,8 +166,29 @@ struct Problem {
     message: String,
 }
 
+/// The report for a run, from typed input.
 pub fn render(input: &ReportInput) -> Report {
-    let failed: HashSet<(u64, Side)> = input
+    let run = Run {
+        engine: &input.response.engine,
+        summary: &input.response.summary,
+        dry_run: input.dry_run,
+        send_empty: input.send_empty,
+        failures: &input.failures,
+    };
+    render_results(&run, &input.response.results)
+}
+
+/// Everything of a report input but its results.
+struct Run<'a> {
+    engine: &'a str,
+    summary: &'a Summary,
+    dry_run: bool,
+    send_empty: bool,
+    failures: &'a [Failure],
+}
+
+fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
+    let failed: BTreeSet<(u64, Side)> = input
         .failures
         .iter()
         .map(|f| (f.whmcs_id, f.side))
@@ -112,34 +209,22 @@ pub fn render(input: &ReportInput) -> Report {
     let mut warnings = Vec::new();
     let mut info: BTreeMap<&'static str, u64> = BTreeMap::new();
 
-    let mut sections = [
-        Section {
-            title: "Status",
+    // One table per reported field, WHMCS's first, in the order the field lists give.
+    let mut sections: Vec<Section> = WHMCS_OWNED
+        .iter()
+        .chain(&OPENPROVIDER_OWNED)
+        .filter_map(|field| field.report)
+        .map(|title| Section {
+            title,
             lines: Vec::new(),
-        },
-        Section {
-            title: "Expiry date",
-            lines: Vec::new(),
-        },
-        Section {
-            title: "Due date",
-            lines: Vec::new(),
-        },
-        Section {
-            title: "Auto-renew",
-            lines: Vec::new(),
-        },
-        Section {
-            title: "WHOIS privacy",
-            lines: Vec::new(),
-        },
-    ];
+        })
+        .collect();
     let mut changed_domains = 0u64;
 
-    for r in &input.response.results {
-        for n in &r.notices {
+    for r in results {
+        for n in r.notices() {
             let problem = || Problem {
-                domain: r.domain.clone(),
+                domain: r.domain().to_string(),
                 what: n.code.as_str().to_string(),
                 message: n.message.clone(),
             };
@@ -149,14 +234,15 @@ pub fn render(input: &ReportInput) -> Report {
                 Severity::Info => *info.entry(n.code.as_str()).or_default() += 1,
             }
         }
-        if collect_changes(r, &failed, &mut sections) {
+        let changed = !r.whmcs_changes().is_empty() || !r.openprovider_changes().is_empty();
+        if changed && collect_changes(r, &failed, &mut sections) {
             changed_domains += 1;
         }
     }
 
     let send = input.send_empty || changed_domains > 0 || !errors.is_empty();
     let subject = subject(input.dry_run, changed_domains, errors.len(), warnings.len());
-    let summary = &input.response.summary;
+    let summary = input.summary;
     let intro = match (input.dry_run, changed_domains) {
         (true, 0) => "Dry run: nothing was written, and a sync would change nothing.",
         (true, _) => "Dry run: nothing was written. These are the changes a sync would make.",
@@ -203,7 +289,7 @@ pub fn render(input: &ReportInput) -> Report {
     if let Some(line) = &info_line {
         let _ = write!(text, "\n{line}\n");
     }
-    let _ = write!(text, "\n-- \n{}\n", input.response.engine);
+    let _ = write!(text, "\n-- \n{}\n", input.engine);
 
     // HTML.
     let mut html = String::from(
@@ -234,7 +320,7 @@ pub fn render(input: &ReportInput) -> Report {
     let _ = writeln!(
         html,
         "<p style=\"color:#777\">{}</p>\n</body></html>",
-        escape(&input.response.engine)
+        escape(input.engine)
     );
 
     Report {
@@ -247,51 +333,38 @@ pub fn render(input: &ReportInput) -> Report {
 
 /// Adds the row's reportable changes to the sections; true when it had any.
 fn collect_changes(
-    r: &RowResult,
-    failed: &HashSet<(u64, Side)>,
-    sections: &mut [Section; 5],
+    r: &impl Reported,
+    failed: &BTreeSet<(u64, Side)>,
+    sections: &mut [Section],
 ) -> bool {
+    let mut shown = Vec::new();
+    if !failed.contains(&(r.whmcs_id(), Side::Whmcs)) {
+        shown.extend(
+            r.whmcs_changes()
+                .each()
+                .map(|(field, change)| (field.report, change.clone())),
+        );
+    }
+    if !failed.contains(&(r.whmcs_id(), Side::Openprovider)) {
+        shown.extend(
+            r.openprovider_changes()
+                .each()
+                .map(|(field, _, change)| (field.report, change)),
+        );
+    }
     let mut any = false;
-    let mut add = |i: usize, domain: &str, from: String, to: String| {
-        sections[i].lines.push(Line {
-            domain: domain.to_string(),
-            from,
-            to,
+    for (title, change) in shown {
+        let Some(section) = title.and_then(|t| sections.iter_mut().find(|s| s.title == t)) else {
+            continue;
+        };
+        section.lines.push(Line {
+            domain: r.domain().to_string(),
+            from: change.from.unwrap_or_else(|| "(unknown)".to_string()),
+            to: change.to,
         });
         any = true;
-    };
-    if !failed.contains(&(r.whmcs_id, Side::Whmcs)) {
-        let w = &r.whmcs_changes;
-        if let Some(c) = &w.status {
-            add(0, &r.domain, shown(c), c.to.clone());
-        }
-        if let Some(c) = &w.expirydate {
-            add(1, &r.domain, shown(c), c.to.clone());
-        }
-        if let Some(c) = &w.nextduedate {
-            add(2, &r.domain, shown(c), c.to.clone());
-        }
-    }
-    if !failed.contains(&(r.whmcs_id, Side::Openprovider)) {
-        let o = &r.openprovider_changes;
-        if let Some(c) = &o.autorenew {
-            add(3, &r.domain, shown(c), c.to.clone());
-        }
-        if let Some(c) = &o.is_private_whois_enabled {
-            let word = |b: bool| if b { "on" } else { "off" }.to_string();
-            add(
-                4,
-                &r.domain,
-                c.from.map(word).unwrap_or_else(|| "(unknown)".into()),
-                word(c.to),
-            );
-        }
     }
     any
-}
-
-fn shown(c: &Change<String>) -> String {
-    c.from.clone().unwrap_or_else(|| "(unknown)".to_string())
 }
 
 fn subject(dry_run: bool, changed: u64, errors: usize, warnings: usize) -> String {
@@ -363,7 +436,7 @@ fn html_table(out: &mut String, title: &str, head: [&str; 3], rows: &[[&str; 3]]
 }
 
 /// HTML-escapes text for element content and attribute values.
-pub fn escape(s: &str) -> String {
+fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

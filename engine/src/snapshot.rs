@@ -7,10 +7,15 @@
 //! engine can judge (an unknown status, a bad flag) are kept on the row as `defects` and
 //! answered with a notice.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::columns::WHMCS_COLUMNS;
+use crate::contract::LookupKind;
 use crate::dates::{self, OpDate};
+use crate::pairing::Map;
 use crate::policy::Policy;
 use crate::status::WhmcsStatus;
 use crate::wire::{Arr, Obj, Scalar};
@@ -33,71 +38,70 @@ impl RequestError {
 }
 
 /// The largest id accepted: the largest integer JSON carries exactly in every language.
-pub const MAX_ID: u64 = (1 << 53) - 1;
+pub(crate) const MAX_ID: u64 = (1 << 53) - 1;
 
+/// A request as the engine reads it. Strings borrow from the request's bytes.
 #[derive(Debug, Clone)]
-pub struct Request {
-    pub policy: Policy,
-    pub whmcs: Vec<WhmcsRow>,
-    pub openprovider: OpenproviderSnapshot,
-    pub lookup_errors: Vec<LookupError>,
+pub(crate) struct Snapshot<'a> {
+    pub(crate) policy: Policy,
+    pub(crate) whmcs: Vec<WhmcsRow<'a>>,
+    pub(crate) openprovider: OpenproviderSnapshot,
+    pub(crate) lookup_errors: Vec<LookupError>,
 }
 
 /// One `tbldomains` row, as far as the sync cares.
 #[derive(Debug, Clone)]
-pub struct WhmcsRow {
-    pub id: u64,
+pub(crate) struct WhmcsRow<'a> {
+    pub(crate) id: u64,
     /// The name exactly as WHMCS holds it (reported back as is).
-    pub domain: String,
+    pub(crate) domain: Cow<'a, str>,
     /// `None` when the row's status is not one of WHMCS's ten (see `defects`).
-    pub status: Option<WhmcsStatus>,
+    pub(crate) status: Option<WhmcsStatus>,
     /// `None` when unknown: absent, null, `""`, `0000-00-00` or unparseable.
-    pub expirydate: Option<chrono::NaiveDate>,
-    pub nextduedate: Option<chrono::NaiveDate>,
-    pub nextinvoicedate: Option<chrono::NaiveDate>,
+    pub(crate) expirydate: Option<chrono::NaiveDate>,
+    pub(crate) nextduedate: Option<chrono::NaiveDate>,
+    pub(crate) nextinvoicedate: Option<chrono::NaiveDate>,
     /// `None` when absent or null: the customer's wish is not known, so nothing is pushed.
-    pub donotrenew: Option<bool>,
-    pub idprotection: Option<bool>,
+    pub(crate) donotrenew: Option<bool>,
+    pub(crate) idprotection: Option<bool>,
     /// Why this row cannot be judged (answered with `invalid_record`); empty when fine.
-    pub defects: Vec<String>,
+    pub(crate) defects: Vec<String>,
+    /// The columns after `id` and `domain` in [`WHMCS_COLUMNS`] order, exactly as the
+    /// request held them (`None`: not carried): the guard of the row's update.
+    pub(crate) read: [Option<Scalar<'a>>; READ_AS_SENT],
 }
 
+/// How many of [`WHMCS_COLUMNS`] follow `id` and `domain`.
+pub(crate) const READ_AS_SENT: usize = WHMCS_COLUMNS.len() - 2;
+
 #[derive(Debug, Clone)]
-pub struct OpenproviderSnapshot {
+pub(crate) struct OpenproviderSnapshot {
     /// True when `domains` holds every domain of the account.
-    pub complete: bool,
-    pub domains: Vec<OpDomain>,
+    pub(crate) complete: bool,
+    pub(crate) domains: Vec<OpDomain>,
 }
 
 /// One Openprovider domain object, as far as the sync cares.
 #[derive(Debug, Clone)]
-pub struct OpDomain {
-    pub id: u64,
+pub(crate) struct OpDomain {
+    pub(crate) id: u64,
     /// `domain.name + "." + domain.extension`, as Openprovider wrote them.
-    pub full_name: String,
+    pub(crate) full_name: String,
     /// `None` when the field is absent.
-    pub status: Option<String>,
-    pub expiration_date: OpDate,
-    pub renewal_date: OpDate,
-    pub autorenew: Option<String>,
-    pub is_private_whois_enabled: Option<bool>,
+    pub(crate) status: Option<String>,
+    pub(crate) expiration_date: OpDate,
+    pub(crate) renewal_date: OpDate,
+    pub(crate) autorenew: Option<String>,
+    pub(crate) is_private_whois_enabled: Option<bool>,
     /// Absent or null means allowed.
-    pub is_private_whois_allowed: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LookupKind {
-    /// The API said the domain is not in the account.
-    NotFound,
-    /// The look-up itself failed.
-    Error,
+    pub(crate) is_private_whois_allowed: bool,
 }
 
 #[derive(Debug, Clone)]
-pub struct LookupError {
-    pub domain: String,
-    pub kind: LookupKind,
-    pub message: String,
+pub(crate) struct LookupError {
+    pub(crate) domain: String,
+    pub(crate) kind: LookupKind,
+    pub(crate) message: String,
 }
 
 /// The request as it arrives; every field accepts any JSON, judged below.
@@ -118,18 +122,25 @@ struct RawRow<'a> {
     id: Option<Scalar<'a>>,
     #[serde(borrow)]
     domain: Option<Scalar<'a>>,
-    #[serde(borrow)]
+    // The columns an update is guarded by: `null` (SQL NULL) must stay apart from absent
+    // (not read), which a plain `Option` would merge.
+    #[serde(borrow, default, deserialize_with = "present")]
     status: Option<Scalar<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     expirydate: Option<Scalar<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     nextduedate: Option<Scalar<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     nextinvoicedate: Option<Scalar<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     donotrenew: Option<Scalar<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     idprotection: Option<Scalar<'a>>,
+}
+
+/// A field that is present, `null` included.
+fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Scalar<'a>>, D::Error> {
+    Scalar::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -177,9 +188,9 @@ struct RawLookup<'a> {
     message: Option<Scalar<'a>>,
 }
 
-impl Request {
+impl<'a> Snapshot<'a> {
     /// Reads a request from JSON bytes.
-    pub fn from_json(bytes: &[u8]) -> Result<Request, RequestError> {
+    pub(crate) fn from_json(bytes: &'a [u8]) -> Result<Snapshot<'a>, RequestError> {
         let raw: Obj<RawRequest> = serde_json::from_slice(bytes)
             .map_err(|e| RequestError::new("request", format!("not valid JSON ({e})")))?;
         let top = match raw {
@@ -194,7 +205,7 @@ impl Request {
 
         let rows = array(top.whmcs, "whmcs")?;
         let mut whmcs = Vec::with_capacity(rows.len());
-        let mut seen_ids = std::collections::HashMap::with_capacity(rows.len());
+        let mut seen_ids = Map::with_capacity_and_hasher(rows.len(), Default::default());
         for (index, row) in rows.into_iter().enumerate() {
             let at = Loc {
                 list: "whmcs",
@@ -251,7 +262,7 @@ impl Request {
             }
         }
 
-        Ok(Request {
+        Ok(Snapshot {
             policy,
             whmcs,
             openprovider: OpenproviderSnapshot { complete, domains },
@@ -289,11 +300,11 @@ impl<'a> Loc<'a> {
     }
 }
 
-impl WhmcsRow {
-    fn from_raw(raw: Obj<RawRow>, at: Loc) -> Result<WhmcsRow, RequestError> {
+impl<'a> WhmcsRow<'a> {
+    fn from_raw(raw: Obj<RawRow<'a>>, at: Loc) -> Result<WhmcsRow<'a>, RequestError> {
         let row = at.object(raw)?;
         let id = id_field(row.id.as_ref()).map_err(at.at("id"))?;
-        let domain = domain_field(row.domain.as_ref()).map_err(at.at("domain"))?;
+        let domain = domain_field(row.domain).map_err(at.at("domain"))?;
         let mut defects = Vec::new();
 
         let status = match &row.status {
@@ -327,6 +338,14 @@ impl WhmcsRow {
             donotrenew,
             idprotection,
             defects,
+            read: [
+                row.status,
+                row.expirydate,
+                row.nextduedate,
+                row.nextinvoicedate,
+                row.donotrenew,
+                row.idprotection,
+            ],
         })
     }
 }
@@ -374,7 +393,9 @@ impl OpDomain {
 impl LookupError {
     fn from_raw(raw: Obj<RawLookup>, at: Loc) -> Result<LookupError, RequestError> {
         let e = at.object(raw)?;
-        let domain = domain_field(e.domain.as_ref()).map_err(at.at("domain"))?;
+        let domain = domain_field(e.domain)
+            .map_err(at.at("domain"))?
+            .into_owned();
         let kind = match e.kind.as_ref().and_then(Scalar::as_str) {
             Some("not_found") => LookupKind::NotFound,
             Some("error") => LookupKind::Error,
@@ -429,9 +450,9 @@ fn id_field(value: Option<&Scalar>) -> Result<u64, String> {
     }
 }
 
-fn domain_field(value: Option<&Scalar>) -> Result<String, String> {
+fn domain_field(value: Option<Scalar<'_>>) -> Result<Cow<'_, str>, String> {
     match value {
-        Some(Scalar::Str(s)) if !s.trim().is_empty() => Ok(s.to_string()),
+        Some(Scalar::Str(s)) if !s.trim().is_empty() => Ok(s),
         None => Err("missing".to_string()),
         _ => Err("expected a domain name".to_string()),
     }

@@ -2,6 +2,7 @@
 //! onto them. Openprovider leads the status.
 
 use crate::notice::Notice;
+use crate::rule::Decision;
 
 /// The ten statuses of WHMCS's `tbldomains.status` enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,7 +22,7 @@ pub enum WhmcsStatus {
 /// Statuses that mean "the same thing" for the sync: a row already in the target's class
 /// is left alone (a domain in Grace is not moved to Expired because Openprovider says DEL).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusClass {
+pub(crate) enum StatusClass {
     Pending,
     Active,
     Expired,
@@ -68,7 +69,7 @@ impl WhmcsStatus {
         WhmcsStatus::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    pub fn class(self) -> StatusClass {
+    pub(crate) fn class(self) -> StatusClass {
         match self {
             WhmcsStatus::Pending
             | WhmcsStatus::PendingRegistration
@@ -85,7 +86,7 @@ impl WhmcsStatus {
 
     /// Live rows are the ones a customer still has: everything but Cancelled,
     /// Transferred Away, Fraud and Expired. Used to pick among duplicate rows.
-    pub fn is_live(self) -> bool {
+    pub(crate) fn is_live(self) -> bool {
         !matches!(
             self,
             WhmcsStatus::Cancelled
@@ -97,14 +98,14 @@ impl WhmcsStatus {
 
     /// Rows whose missing Openprovider record is an error (the customer expects a working
     /// domain); for every other status it is information.
-    pub fn expects_registrar_record(self) -> bool {
+    pub(crate) fn expects_registrar_record(self) -> bool {
         matches!(self.class(), StatusClass::Active | StatusClass::Pending)
     }
 }
 
 /// What an Openprovider status means for the WHMCS status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusRule {
+enum StatusRule {
     /// WHMCS should show this status, unless it already shows one of its class.
     Becomes(WhmcsStatus),
     /// FAI: the registration request failed; nothing changes, the admin is told.
@@ -112,7 +113,7 @@ pub enum StatusRule {
 }
 
 /// The contract's status table. Codes not listed are unknown: never guessed at.
-pub const STATUS_TABLE: &[(&str, StatusRule)] = &[
+const STATUS_TABLE: &[(&str, StatusRule)] = &[
     ("ACT", StatusRule::Becomes(WhmcsStatus::Active)),
     ("DEL", StatusRule::Becomes(WhmcsStatus::Expired)),
     ("PEN", StatusRule::Becomes(WhmcsStatus::Pending)),
@@ -122,10 +123,7 @@ pub const STATUS_TABLE: &[(&str, StatusRule)] = &[
     ("FAI", StatusRule::RequestFailed),
 ];
 
-/// The Openprovider status under which updates are accepted (others answer code 366).
-pub const MODIFIABLE_OP_STATUS: &str = "ACT";
-
-pub fn rule_for(op_status: &str) -> Option<StatusRule> {
+fn rule_for(op_status: &str) -> Option<StatusRule> {
     STATUS_TABLE
         .iter()
         .find(|(code, _)| *code == op_status)
@@ -133,15 +131,12 @@ pub fn rule_for(op_status: &str) -> Option<StatusRule> {
 }
 
 /// The status decision: the new WHMCS status, if it changes, or a notice.
-pub fn decide(
-    current: WhmcsStatus,
-    op_status: Option<&str>,
-) -> Result<Option<WhmcsStatus>, Notice> {
+pub(crate) fn decide(current: WhmcsStatus, op_status: Option<&str>) -> Decision<WhmcsStatus> {
     let code = op_status.unwrap_or("");
     match rule_for(code) {
-        Some(StatusRule::Becomes(target)) if target.class() == current.class() => Ok(None),
-        Some(StatusRule::Becomes(target)) => Ok(Some(target)),
-        Some(StatusRule::RequestFailed) => Err(Notice::request_failed()),
-        None => Err(Notice::unknown_status(op_status)),
+        Some(StatusRule::Becomes(target)) if target.class() == current.class() => Decision::Keep,
+        Some(StatusRule::Becomes(target)) => Decision::Set(target),
+        Some(StatusRule::RequestFailed) => Decision::Problem(Notice::request_failed()),
+        None => Decision::Problem(Notice::unknown_status(op_status)),
     }
 }

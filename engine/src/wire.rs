@@ -15,7 +15,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Vis
 
 /// Any JSON value; arrays and objects are skipped and only their kind kept.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -25,15 +25,27 @@ pub enum Scalar<'a> {
 }
 
 impl Scalar<'_> {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Str(s) => Some(s),
             _ => None,
         }
     }
 
+    /// The value as JSON; `None` for an array or object, whose content was not kept.
+    pub(crate) fn to_value(&self) -> Option<serde_json::Value> {
+        use serde_json::Value;
+        match self {
+            Scalar::Null => Some(Value::Null),
+            Scalar::Bool(b) => Some(Value::Bool(*b)),
+            Scalar::Number(n) => Some(Value::Number(n.clone())),
+            Scalar::Str(s) => Some(Value::String(s.to_string())),
+            Scalar::Array | Scalar::Object => None,
+        }
+    }
+
     /// "a string", "an array", ...: for messages.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Scalar::Null => "null",
             Scalar::Bool(_) => "a boolean",
@@ -115,14 +127,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 
 /// An object read as `T`, or the kind of whatever stood there instead.
 #[derive(Debug)]
-pub enum Obj<T> {
+pub(crate) enum Obj<T> {
     Is(T),
     Not(&'static str),
 }
 
 /// An array of `T`, or the kind of whatever stood there instead.
 #[derive(Debug)]
-pub enum Arr<T> {
+pub(crate) enum Arr<T> {
     Is(Vec<T>),
     Not(&'static str),
 }

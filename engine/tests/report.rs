@@ -1,14 +1,10 @@
 //! The report email: what an admin reads after a run.
 
-use opsync_engine::report::{render, Failure, ReportInput, Side};
-use opsync_engine::{decide_json, Response};
+use opsync_engine::{decide_json, render_report as render, Failure, ReportInput, Response, Side};
+use opsync_testkit::scenarios;
 
 fn response_for(scenario: &str) -> Response {
-    let path = format!(
-        "{}/../fixtures/scenarios/{scenario}.request.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = decide_json(&std::fs::read(path).unwrap()).unwrap();
+    let bytes = decide_json(&scenarios::named(scenario).request).unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
@@ -176,8 +172,12 @@ fn bad_report_input_is_a_clean_error() {
 fn activity_lines_name_each_change_once_per_side() {
     let response = response_for("contract-example");
     let r = &response.results[0];
+    let activity = r
+        .activity
+        .as_ref()
+        .expect("a changed row has activity lines");
     assert_eq!(
-        opsync_engine::activity::whmcs_lines(r),
+        activity.whmcs,
         vec![
             "Domain Sync (opsync): Modified Domain - example.com - Expiry Date changed from 2026-05-19 to 2026-05-20 - Domain ID: 12",
             "Domain Sync (opsync): Modified Domain - example.com - Next Due Date changed from 2026-05-09 to 2026-05-10 - Domain ID: 12",
@@ -185,14 +185,14 @@ fn activity_lines_name_each_change_once_per_side() {
         ]
     );
     assert_eq!(
-        opsync_engine::activity::openprovider_lines(r),
+        activity.openprovider,
         vec![
             "Domain Sync (opsync): Modified Domain - example.com - Openprovider Auto Renew changed from on to default - Domain ID: 12",
             "Domain Sync (opsync): Modified Domain - example.com - Openprovider WHOIS Privacy changed from off to on - Domain ID: 12",
         ]
     );
     let unknown = response_for("expiry-unknown-in-whmcs-is-set");
-    assert!(opsync_engine::activity::whmcs_lines(&unknown.results[0])[0]
+    assert!(unknown.results[0].activity.as_ref().unwrap().whmcs[0]
         .contains("from (unknown) to 2027-03-15"));
 }
 
@@ -207,4 +207,29 @@ fn the_opening_line_says_when_nothing_needed_changing() {
     assert!(render(&i)
         .text
         .starts_with("Dry run: nothing was written, and a sync would change nothing."));
+}
+
+#[test]
+fn the_json_entry_point_renders_what_the_typed_one_renders() {
+    for scenario in [
+        "contract-example",
+        "summary-and-order",
+        "in-sync-nothing-changes",
+    ] {
+        let mut i = input(response_for(scenario));
+        i.dry_run = scenario == "summary-and-order";
+        i.send_empty = true;
+        i.failures.push(Failure {
+            whmcs_id: i.response.results[0].whmcs_id,
+            domain: i.response.results[0].domain.clone(),
+            side: Side::Openprovider,
+            message: "refused".into(),
+        });
+        let bytes = serde_json::to_vec(&i).unwrap();
+        assert_eq!(
+            String::from_utf8(opsync_engine::render_report_json(&bytes).unwrap()).unwrap(),
+            String::from_utf8(render(&i).to_json()).unwrap(),
+            "{scenario}"
+        );
+    }
 }

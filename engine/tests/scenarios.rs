@@ -1,122 +1,135 @@
 //! The shared scenarios in `fixtures/scenarios/`: every request there has an expected
-//! answer, compared byte for byte. `<name>.response.json` is the response (plus a final
-//! newline); `<name>.error.txt` the one-line error of a request that must fail.
+//! answer, compared byte for byte.
 //!
 //! After a deliberate rule change, `OPSYNC_BLESS=1 cargo test -p opsync-engine --test
 //! scenarios` rewrites the expected files; review the diff before committing it.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use opsync_engine::notice::Code;
-
-fn scenario_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios")
-}
-
-fn requests() -> Vec<(String, PathBuf)> {
-    let mut list: Vec<(String, PathBuf)> = std::fs::read_dir(scenario_dir())
-        .expect("fixtures/scenarios exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter_map(|p| {
-            let name = p
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".request.json")?
-                .to_string();
-            Some((name, p))
-        })
-        .collect();
-    list.sort();
-    list
-}
+use opsync_engine::Code;
+use opsync_testkit::scenarios::{self, Expected};
 
 /// What a face must answer: the response bytes plus a newline, or the error plus a newline.
-fn answer(request: &[u8]) -> (String, Vec<u8>) {
+fn answer(request: &[u8]) -> Expected {
     match opsync_engine::decide_json(request) {
         Ok(mut bytes) => {
             bytes.push(b'\n');
-            ("response.json".to_string(), bytes)
+            Expected::Response(bytes)
         }
-        Err(e) => ("error.txt".to_string(), format!("{e}\n").into_bytes()),
+        Err(e) => Expected::Error(format!("{e}\n")),
     }
+}
+
+fn blessing() -> bool {
+    std::env::var("OPSYNC_BLESS").as_deref() == Ok("1")
 }
 
 #[test]
 fn every_scenario_gives_its_expected_answer() {
-    let bless = std::env::var_os("OPSYNC_BLESS").is_some();
     let mut failures = Vec::new();
-    for (name, path) in requests() {
-        let request = std::fs::read(&path).unwrap();
-        let (kind, got) = answer(&request);
-        let expected_path = scenario_dir().join(format!("{name}.{kind}"));
-        if bless {
+    for scenario in scenarios::all() {
+        let got = answer(&scenario.request);
+        if blessing() {
+            let dir = scenarios::dir();
             for stale in ["response.json", "error.txt"] {
-                let _ = std::fs::remove_file(scenario_dir().join(format!("{name}.{stale}")));
+                let _ = std::fs::remove_file(dir.join(format!("{}.{stale}", scenario.name)));
             }
-            std::fs::write(&expected_path, &got).unwrap();
+            let (kind, bytes) = match &got {
+                Expected::Response(bytes) => ("response.json", bytes.clone()),
+                Expected::Error(line) => ("error.txt", line.clone().into_bytes()),
+                Expected::Missing => unreachable!("answer() always answers"),
+            };
+            std::fs::write(dir.join(format!("{}.{kind}", scenario.name)), bytes).unwrap();
             continue;
         }
-        match std::fs::read(&expected_path) {
-            Ok(expected) if expected == got => {}
-            Ok(_) => failures.push(format!(
-                "{name}: answer differs from {kind}:\n{}",
-                String::from_utf8_lossy(&got)
-            )),
-            Err(_) => failures.push(format!(
-                "{name}: answered with {kind}, which does not exist:\n{}",
-                String::from_utf8_lossy(&got)
-            )),
+        if got != scenario.expected {
+            let shown = match &got {
+                Expected::Response(b) => String::from_utf8_lossy(b).into_owned(),
+                Expected::Error(line) => line.clone(),
+                Expected::Missing => String::new(),
+            };
+            failures.push(format!(
+                "{}: the answer differs from the expected one ({:?} expected):\n{shown}",
+                scenario.name,
+                match scenario.expected {
+                    Expected::Response(_) => "response.json",
+                    Expected::Error(_) => "error.txt",
+                    Expected::Missing => "neither file exists",
+                }
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// The fields that tell a host what to write were added to the v1 response; every v1
+/// field must read exactly as before, to the byte.
+#[test]
+fn the_v1_fields_are_as_v1_gave_them() {
+    let mut compared = 0;
+    for scenario in scenarios::all() {
+        let Some(v1) = scenario.v1_response() else {
+            continue;
+        };
+        let bytes = opsync_engine::decide_json(&scenario.request).unwrap();
+        let mut response: opsync_engine::Response = serde_json::from_slice(&bytes).unwrap();
+        for r in &mut response.results {
+            r.whmcs_update = None;
+            r.openprovider_update = None;
+            r.activity = None;
+        }
+        let mut v1_view = serde_json::to_vec_pretty(&response).unwrap();
+        v1_view.push(b'\n');
+        assert_eq!(
+            String::from_utf8_lossy(&v1_view),
+            String::from_utf8_lossy(&v1),
+            "{}: a v1 field changed",
+            scenario.name
+        );
+        compared += 1;
+    }
+    assert!(compared >= 60, "only {compared} v1 responses compared");
+}
+
 #[test]
 fn there_are_enough_scenarios_and_each_has_one_expected_answer() {
-    if std::env::var_os("OPSYNC_BLESS").is_some() {
+    if blessing() {
         return; // the files are being rewritten by the other test
     }
-    let list = requests();
+    let list = scenarios::all();
     let answered = list
         .iter()
-        .filter(|(name, _)| {
-            scenario_dir()
-                .join(format!("{name}.response.json"))
-                .exists()
-        })
+        .filter(|s| matches!(s.expected, Expected::Response(_)))
         .count();
     assert!(answered >= 40, "only {answered} request/response scenarios");
-    for (name, _) in &list {
-        let response = scenario_dir()
-            .join(format!("{name}.response.json"))
-            .exists();
-        let error = scenario_dir().join(format!("{name}.error.txt")).exists();
+    for s in &list {
+        let dir = scenarios::dir();
+        let response = dir.join(format!("{}.response.json", s.name)).exists();
+        let error = dir.join(format!("{}.error.txt", s.name)).exists();
         assert!(
             response != error,
-            "{name}: needs exactly one of .response.json or .error.txt"
+            "{}: needs exactly one of .response.json or .error.txt",
+            s.name
         );
     }
 }
 
 #[test]
 fn scenarios_exercise_every_notice_code_and_policy_field() {
-    if std::env::var_os("OPSYNC_BLESS").is_some() {
+    if blessing() {
         return; // the files are being rewritten by the other test
     }
     let mut codes = BTreeSet::new();
     let mut fields = BTreeSet::new();
-    for (name, path) in requests() {
-        let response = scenario_dir().join(format!("{name}.response.json"));
-        let Ok(bytes) = std::fs::read(&response) else {
+    for scenario in scenarios::all() {
+        let Expected::Response(bytes) = &scenario.expected else {
             continue;
         };
-        let response: opsync_engine::Response = serde_json::from_slice(&bytes).unwrap();
+        let response: opsync_engine::Response = serde_json::from_slice(bytes).unwrap();
         for r in &response.results {
             codes.extend(r.notices.iter().map(|n| n.code));
         }
-        let request: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let request: serde_json::Value = serde_json::from_slice(&scenario.request).unwrap();
         if let Some(policy) = request["policy"].as_object() {
             fields.extend(policy.keys().cloned());
         }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use opsync_engine::Policy;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -99,8 +100,8 @@ pub struct Config {
     pub mail: MailSection,
     pub batch_size: Option<usize>,
     pub send_empty_reports: bool,
-    /// The engine's `policy` object, already checked.
-    pub policy: Value,
+    /// The engine's policy, checked by the engine's own rules.
+    pub policy: Policy,
 }
 
 impl FileConfig {
@@ -118,6 +119,23 @@ impl FileConfig {
     pub fn parse(text: &str) -> Result<FileConfig, String> {
         toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " ").replace("  ", " "))
     }
+
+    /// The `[policy]` section, checked by the engine's own rules; the contract's
+    /// defaults where it says nothing.
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        let mut policy = match &self.policy {
+            Some(table) => {
+                serde_json::to_value(table).map_err(|e| ConfigError::Invalid(e.to_string()))?
+            }
+            None => Value::Object(Default::default()),
+        };
+        // TOML has no null: "none" switches the due-date guard off.
+        if policy["due_date_max_shift_days"] == "none" {
+            policy["due_date_max_shift_days"] = Value::Null;
+        }
+        Policy::from_value(&policy, "policy")
+            .map_err(|e| ConfigError::Invalid(format!("opsync.toml: {e}")))
+    }
 }
 
 /// Resolves the layers: the file, then `env` (a lookup, so tests need not touch the
@@ -127,6 +145,7 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
     overrides: &Overrides,
 ) -> Result<Config, ConfigError> {
+    let policy = file.policy()?;
     let op = file.openprovider;
     let username = env("OPSYNC_OP_USERNAME")
         .or(op.username)
@@ -184,19 +203,6 @@ pub fn resolve(
             }
         },
     };
-
-    let mut policy = match file.policy {
-        Some(table) => {
-            serde_json::to_value(table).map_err(|e| ConfigError::Invalid(e.to_string()))?
-        }
-        None => Value::Object(Default::default()),
-    };
-    // TOML has no null: "none" switches the due-date guard off.
-    if policy["due_date_max_shift_days"] == "none" {
-        policy["due_date_max_shift_days"] = Value::Null;
-    }
-    opsync_engine::policy::Policy::from_value(&policy, "policy")
-        .map_err(|e| ConfigError::Invalid(format!("opsync.toml: {e}")))?;
 
     let batch_size = overrides
         .batch_size

@@ -4,7 +4,7 @@
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use opsync_engine::report::Report;
+use opsync_engine::Report;
 
 use crate::config::MailSection;
 

@@ -1,10 +1,13 @@
-//! `opsync`: the native host. See `opsync --help`.
+//! `opsync`: the native host. `main` parses the command line and hands it to `run`, which
+//! calls one function per command (`commands/`); each answers with an [`ExitStatus`],
+//! turned into the process's exit code in one place.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+mod commands;
 
 #[derive(Parser)]
 #[command(
@@ -31,7 +34,8 @@ enum Command {
     /// donotrenew, idprotection) and the Openprovider domains as the API returns them
     /// (`openprovider.domains[]`, with `complete` true for a full listing). The response
     /// holds one result per WHMCS row: the WHMCS changes, the Openprovider changes and
-    /// notices, each change as {from, to}, plus a summary.
+    /// notices, each change as {from, to}, what a host writes for them (`whmcs_update`,
+    /// `openprovider_update`, `activity`), plus a summary.
     ///
     /// An invalid request prints one line on standard error naming the JSON path of the
     /// problem (e.g. `whmcs[3].id: expected an integer`), nothing on standard output,
@@ -42,6 +46,22 @@ enum Command {
         /// The request file; standard input when absent or "-".
         file: Option<PathBuf>,
         /// Which build of the engine answers (both give the same bytes).
+        #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
+        engine: EngineKind,
+    },
+    /// Render the report email of a run (the engine's `render_report`).
+    ///
+    /// Reads `{response, dry_run?, send_empty?, failures?}` from FILE (or standard input)
+    /// and prints `{send, subject, text, html}`. Exit status and errors as for `decide`:
+    /// 1 with one line for invalid input, 3 when no answer could be had.
+    RenderReport {
+        /// The input file; standard input when absent or "-".
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
+        engine: EngineKind,
+    },
+    /// Print the engine's name and version (e.g. `opsync-engine 0.1.0`).
+    Version {
         #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
         engine: EngineKind,
     },
@@ -65,6 +85,23 @@ enum Command {
     Plan {
         #[command(flatten)]
         run: RunArgs,
+    },
+    /// Check the engine's laws with your policy (property tests, a few seconds).
+    ///
+    /// Generates random WHMCS rows and Openprovider domains, decides them with the policy
+    /// of the configuration file (the contract's defaults without one), and checks every
+    /// law of the contract: idempotence, each side leading its own fields, only known
+    /// values written, protected and unpaired rows untouched, writes matching changes,
+    /// order independence, determinism, no panic on any input. A broken law is printed
+    /// with the smallest request that shows it. Exit status: 0 every law holds, 6 a law
+    /// is broken, 5 the configuration could not be read.
+    Laws {
+        /// The configuration file whose [policy] is checked.
+        #[arg(long, short, env = "OPSYNC_CONFIG")]
+        config: Option<PathBuf>,
+        /// Generated cases per law.
+        #[arg(long, default_value_t = 256)]
+        cases: u32,
     },
 }
 
@@ -115,170 +152,74 @@ enum EngineKind {
     Native,
 }
 
+impl From<EngineKind> for opsync::EngineChoice {
+    fn from(kind: EngineKind) -> Self {
+        match kind {
+            EngineKind::Wasm => opsync::EngineChoice::Wasm,
+            EngineKind::Native => opsync::EngineChoice::Native,
+        }
+    }
+}
+
+/// Every way `opsync` ends, and its exit code (2 is clap's, for a bad command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExitStatus {
+    /// Done: an answer printed, a run completed, every law holds.
+    Success,
+    /// `decide` / `render-report`: the input is invalid.
+    Invalid,
+    /// No answer could be had (unreadable input, the engine out of fuel or memory).
+    NoAnswer,
+    /// `sync` / `plan`: another run holds the lock.
+    Locked,
+    /// `sync` / `plan` / `laws`: the run could not complete (configuration, database,
+    /// API, mail).
+    NotCompleted,
+    /// `laws`: a law is broken under this policy.
+    LawBroken,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Invalid => 1,
+            ExitStatus::NoAnswer => 3,
+            ExitStatus::Locked => 4,
+            ExitStatus::NotCompleted => 5,
+            ExitStatus::LawBroken => 6,
+        })
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    run(Cli::parse()).into()
+}
+
+fn run(cli: Cli) -> ExitStatus {
     match cli.command {
-        Command::Decide { file, engine } => decide(file, engine),
+        Command::Decide { file, engine } => commands::decide(file, engine.into()),
+        Command::RenderReport { file, engine } => commands::render_report(file, engine.into()),
+        Command::Version { engine } => commands::version(engine.into()),
         Command::Sync {
             run,
             dry_run,
             send_empty,
-        } => sync(run, dry_run, send_empty, true),
-        Command::Plan { run } => sync(run, true, false, false),
+        } => commands::sync(
+            run,
+            commands::SyncMode::Sync {
+                dry_run,
+                send_empty,
+            },
+        ),
+        Command::Plan { run } => commands::sync(run, commands::SyncMode::Plan),
+        Command::Laws { config, cases } => commands::laws(config, cases),
     }
 }
-
-/// `sync` (mail: true) and `plan` (mail: false, always a dry run).
-fn sync(args: RunArgs, dry_run: bool, send_empty: bool, mail: bool) -> ExitCode {
-    let level = match args.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OPSYNC_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(format!("warn,opsync={level}"))
-            }),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
-    let overrides = opsync::config::Overrides {
-        database_url: args.database_url,
-        base_url: args.base_url,
-        batch_size: args.batch,
-        send_empty_reports: send_empty.then_some(true),
-    };
-    let config = match opsync::config::FileConfig::read(&args.config)
-        .and_then(|file| opsync::config::resolve(file, &|k| std::env::var(k).ok(), &overrides))
-    {
-        Ok(config) => config,
-        Err(e) => return fail(&e.to_string(), EXIT_NOT_COMPLETED),
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start: {e}"), EXIT_NOT_COMPLETED),
-    };
-    runtime.block_on(async {
-        let lookup = match args.lookup {
-            LookupArg::Auto => opsync::sync::Lookup::Auto,
-            LookupArg::Bulk => opsync::sync::Lookup::Bulk,
-            LookupArg::PerDomain => opsync::sync::Lookup::PerDomain,
-        };
-        let options = opsync::sync::RunOptions { dry_run, lookup };
-        let outcome = match opsync::sync::run(&config, options).await {
-            Ok(outcome) => outcome,
-            Err(opsync::sync::RunError::Locked) => {
-                return fail(&opsync::sync::RunError::Locked.to_string(), EXIT_LOCKED)
-            }
-            Err(e) => return fail(&e.to_string(), EXIT_NOT_COMPLETED),
-        };
-        let mut mailed = 0;
-        let mail_configured = config.mail.from.is_some();
-        if mail && outcome.report.send && !mail_configured {
-            eprintln!(
-                "opsync: mail is not configured ([mail] from): the report is printed, not mailed"
-            );
-        }
-        if mail && outcome.report.send && mail_configured {
-            let sent = async {
-                let mailer = opsync::mail::Mailer::new(&config.mail)?;
-                let store = opsync::whmcs::Whmcs::connect(config.database_url.expose())
-                    .await
-                    .map_err(|e| opsync::mail::MailError::Config(e.to_string()))?;
-                let admins = store
-                    .system_email_admins()
-                    .await
-                    .map_err(|e| opsync::mail::MailError::Config(e.to_string()))?;
-                mailer.send(&outcome.report, &admins).await
-            }
-            .await;
-            match sent {
-                Ok(n) => mailed = n,
-                Err(e) => {
-                    print_outcome(&outcome, args.json, 0);
-                    return fail(&e.to_string(), EXIT_NOT_COMPLETED);
-                }
-            }
-        }
-        print_outcome(&outcome, args.json, mailed);
-        ExitCode::SUCCESS
-    })
-}
-
-fn print_outcome(outcome: &opsync::sync::RunOutcome, json: bool, mailed: usize) {
-    if json {
-        let summary = serde_json::json!({
-            "summary": outcome.response.summary,
-            "failures": outcome.failures,
-            "listing_complete": outcome.listing_complete,
-            "report_sent_to": mailed,
-            "subject": outcome.report.subject,
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).unwrap_or_default()
-        );
-    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) || outcome.report.send {
-        // Under cron, a run with nothing to say prints nothing (cron mails any output).
-        println!("{}\n\n{}", outcome.report.subject, outcome.report.text);
-    }
-}
-
-fn decide(file: Option<PathBuf>, engine: EngineKind) -> ExitCode {
-    let request = match read_input(file.as_ref()) {
-        Ok(bytes) => bytes,
-        Err(message) => return fail(&message, EXIT_NO_ANSWER),
-    };
-    let engine = match engine {
-        EngineKind::Wasm => opsync::EngineChoice::Wasm,
-        EngineKind::Native => opsync::EngineChoice::Native,
-    };
-    let answer = opsync::decide(&request, engine);
-    match answer {
-        Ok(mut response) => {
-            response.push(b'\n');
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&response).and_then(|()| out.flush()) {
-                return fail(&format!("cannot write the response: {e}"), EXIT_NO_ANSWER);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(opsync::CallError::Invalid(line)) => fail(&line, EXIT_INVALID),
-        Err(other) => fail(&other.to_string(), EXIT_NO_ANSWER),
-    }
-}
-
-fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    match file {
-        Some(path) if path.as_os_str() != "-" => {
-            bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-        _ => {
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-        }
-    }
-    Ok(bytes)
-}
-
-/// `opsync decide`: the request is invalid.
-const EXIT_INVALID: u8 = 1;
-/// `opsync sync`: another run holds the lock.
-const EXIT_LOCKED: u8 = 4;
-/// `opsync sync`: the run could not complete (configuration, database, API, mail).
-const EXIT_NOT_COMPLETED: u8 = 5;
-/// No answer could be had (2 is the usage error of the command line itself).
-const EXIT_NO_ANSWER: u8 = 3;
 
 /// One line on standard error, and the exit status.
-fn fail(message: &str, status: u8) -> ExitCode {
+fn fail(message: &str, status: ExitStatus) -> ExitStatus {
     let line = message.replace(['\n', '\r'], " ");
     eprintln!("opsync: {line}");
-    ExitCode::from(status)
+    status
 }

@@ -1,17 +1,21 @@
-//! One sync run, the cron flow: lock -> WHMCS rows (all, or the next batch) -> Openprovider
-//! (bulk listing, or look-ups by name for small batches) -> engine.wasm -> Openprovider
-//! changes -> WHMCS changes (one row per transaction, optimistic) -> cursor -> report.
+//! One sync run, the cron flow, one function per step:
 //!
-//! The host decides nothing: what changes is the engine's answer, what the admin reads is
-//! the engine's report. A dry run (notify only) reads everything and writes nothing.
+//! lock -> [`read_whmcs`] -> [`read_openprovider`] -> [`decide`] -> [`apply_openprovider`]
+//! -> [`apply_whmcs`] -> [`advance_cursor`] -> [`render_report`] -> [`mail_report`].
+//!
+//! The host decides nothing: what is written, and where, is each result's
+//! `openprovider_update`, `whmcs_update` and `activity`, as the engine gave them; what the
+//! admin reads is the engine's report. A side's activity lines are written only when that
+//! side's write went through. A dry run (notify only) reads everything and writes nothing.
 
-use opsync_engine::changes::Response;
-use opsync_engine::report::{Failure, Report, Side};
-use serde_json::{json, Value};
+use opsync_engine::contract::{LookupError, OpenproviderSnapshot, Request, WhmcsRow};
+use opsync_engine::{Failure, Report, ReportInput, Response, Side};
 
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::openprovider::Client;
-use crate::wasm::{Limits, WasmEngine};
+use crate::progress::Progress;
+use crate::wasm::{CallError, Limits, WasmEngine};
 use crate::whmcs::{Applied, DomainRow, Whmcs};
 
 /// Batches this small are looked up by name instead of listing the whole account.
@@ -34,6 +38,8 @@ pub struct RunOptions {
     /// Read and decide, write nothing (the report says what would change).
     pub dry_run: bool,
     pub lookup: Lookup,
+    /// Mail the report when it is worth sending (`opsync sync`; `opsync plan` does not).
+    pub mail: bool,
 }
 
 /// What a completed run did.
@@ -43,6 +49,19 @@ pub struct RunOutcome {
     pub failures: Vec<Failure>,
     pub report: Report,
     pub listing_complete: bool,
+    pub mail: Mailed,
+}
+
+/// What became of the report mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mailed {
+    /// Not asked for, or nothing worth sending.
+    NotSent,
+    /// Worth sending, but `[mail] from` is not set.
+    NotConfigured,
+    /// Sent to this many recipients.
+    Sent(usize),
+    Failed(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,167 +73,267 @@ pub enum RunError {
     #[error(transparent)]
     Openprovider(#[from] crate::openprovider::ApiError),
     #[error(transparent)]
-    Engine(#[from] crate::wasm::CallError),
+    Engine(#[from] CallError),
 }
 
-pub async fn run(config: &Config, options: RunOptions) -> Result<RunOutcome, RunError> {
-    // Drawn only when standard error is a terminal: cron sees nothing of it.
-    let progress = indicatif::ProgressBar::new_spinner();
-    progress.set_message("reading WHMCS");
-    progress.enable_steady_tick(std::time::Duration::from_millis(120));
+pub async fn run(
+    config: &Config,
+    options: RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunOutcome, RunError> {
+    progress.step("reading WHMCS");
     let store = Whmcs::connect(config.database_url.expose()).await?;
     let _lock = store.lock_run().await?.ok_or(RunError::Locked)?;
-    let rows = match config.batch_size {
-        Some(n) => store.next_batch(n).await?,
-        None => store.openprovider_rows().await?,
-    };
+    let rows = read_whmcs(&store, config).await?;
 
-    tracing::info!(rows = rows.len(), "read the WHMCS rows");
-    progress.set_message(format!(
+    progress.step(&format!(
         "reading Openprovider for {} WHMCS rows",
         rows.len()
     ));
     let client = Client::new(config.openprovider.clone())?;
+    let (openprovider, lookup_errors) = read_openprovider(&client, config, options, &rows).await?;
+    let listing_complete = openprovider.complete;
+
+    progress.step("deciding");
+    let (userids, whmcs): (Vec<u64>, Vec<WhmcsRow>) =
+        rows.into_iter().map(|r| (r.userid, r.row)).unzip();
+    let engine = WasmEngine::global()?;
+    let response = decide(
+        engine,
+        &Request {
+            policy: config.policy.clone(),
+            whmcs,
+            openprovider,
+            lookup_errors,
+        },
+    )?;
+
+    let mut failures = Vec::new();
+    if !options.dry_run {
+        let now = now_text();
+        progress.step(&format!(
+            "updating {} domains at Openprovider",
+            response.summary.openprovider_updates
+        ));
+        apply_openprovider(&client, &store, &response, &userids, &now, &mut failures).await?;
+        progress.counted("writing WHMCS", response.summary.whmcs_updates);
+        apply_whmcs(&store, &response, &userids, &now, &mut failures, progress).await?;
+        advance_cursor(&store, config, &response, &now).await?;
+    }
+
+    progress.step("rendering the report");
+    let (response, report) = render_report(engine, config, options, response, &failures)?;
+    let mail = if options.mail {
+        progress.step("mailing the report");
+        mail_report(config, &store, &report).await
+    } else {
+        Mailed::NotSent
+    };
+    progress.finish();
+    Ok(RunOutcome {
+        response,
+        failures,
+        report,
+        listing_complete,
+        mail,
+    })
+}
+
+/// Every Openprovider row, or the next batch of them.
+async fn read_whmcs(store: &Whmcs, config: &Config) -> Result<Vec<DomainRow>, RunError> {
+    let rows = match config.batch_size {
+        Some(n) => store.next_batch(n).await?,
+        None => store.openprovider_rows().await?,
+    };
+    tracing::info!(rows = rows.len(), "read the WHMCS rows");
+    Ok(rows)
+}
+
+/// The bulk listing, or look-ups by name for a small batch.
+async fn read_openprovider(
+    client: &Client,
+    config: &Config,
+    options: RunOptions,
+    rows: &[DomainRow],
+) -> Result<(OpenproviderSnapshot, Vec<LookupError>), RunError> {
     let by_name = match options.lookup {
         Lookup::Auto => config.batch_size.is_some() && rows.len() < LOOKUP_BELOW,
         Lookup::Bulk => false,
         Lookup::PerDomain => true,
     };
-    let (domains, complete, lookup_errors) = if by_name {
+    let (snapshot, errors) = if by_name {
         let names: Vec<String> = rows
             .iter()
-            .filter_map(|r| opsync_engine::name::normalize(&r.domain))
+            .filter_map(|r| opsync_engine::lookup_name(&r.row.domain))
             .collect();
-        let lookup = if options.lookup == Lookup::PerDomain {
+        let found = if options.lookup == Lookup::PerDomain {
             client.lookup_each(&names).await?
         } else {
             client.lookup(&names).await?
         };
-        let errors: Vec<Value> = lookup
-            .errors
-            .iter()
-            .map(|(domain, kind, message)| json!({"domain": domain, "kind": kind, "message": message}))
-            .collect();
-        (lookup.domains, false, errors)
+        let snapshot = OpenproviderSnapshot {
+            complete: false,
+            domains: found.domains,
+        };
+        (snapshot, found.errors)
     } else {
         let listing = client.list_all().await?;
         for problem in &listing.problems {
             tracing::warn!(%problem, "the Openprovider listing is not complete");
         }
-        (listing.domains, listing.complete, Vec::new())
+        let snapshot = OpenproviderSnapshot {
+            complete: listing.complete,
+            domains: listing.domains,
+        };
+        (snapshot, Vec::new())
     };
+    tracing::info!(
+        domains = snapshot.domains.len(),
+        complete = snapshot.complete,
+        "read Openprovider"
+    );
+    Ok((snapshot, errors))
+}
 
-    let request = json!({
-        "policy": config.policy,
-        "whmcs": rows.iter().map(DomainRow::to_request).collect::<Vec<_>>(),
-        "openprovider": {"complete": complete, "domains": domains},
-        "lookup_errors": lookup_errors,
-    });
-    tracing::info!(domains = domains.len(), complete, "read Openprovider");
-    progress.set_message("deciding");
-    let engine = WasmEngine::global()?;
-    let bytes = serde_json::to_vec(&request).unwrap_or_default();
-    let answer = engine.decide(&bytes, Limits::default())?;
+/// The engine's answer to the request.
+fn decide(engine: &WasmEngine, request: &Request) -> Result<Response, RunError> {
+    let answer = engine.decide(&request.to_json(), Limits::default())?;
     let response: Response = serde_json::from_slice(&answer)
-        .map_err(|e| crate::wasm::CallError::Host(format!("the engine's answer: {e}")))?;
-
+        .map_err(|e| CallError::Host(format!("the engine's answer: {e}")))?;
     tracing::info!(
         changed = response.summary.changed_rows,
         errors = response.summary.errors,
         "the engine decided"
     );
-    let mut failures = Vec::new();
-    if !options.dry_run {
-        progress.set_message(format!(
-            "updating {} domains at Openprovider",
-            response.summary.openprovider_updates
-        ));
-        apply_openprovider(&client, &response, &mut failures).await;
-        let now = now_text();
-        for (row, result) in rows.iter().zip(&response.results) {
-            let refused = failures
-                .iter()
-                .any(|f| f.whmcs_id == row.id && f.side == Side::Openprovider);
-            let lines = opsync_engine::activity::openprovider_lines(result);
-            if !refused && !lines.is_empty() {
-                store.log_activity(row.userid, &lines, &now).await?;
-            }
-        }
-        progress.finish_and_clear();
-        let writes = indicatif::ProgressBar::new(response.summary.whmcs_updates);
-        writes.set_style(
-            indicatif::ProgressStyle::with_template("writing WHMCS {bar:30} {pos}/{len}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        for (row, result) in rows.iter().zip(&response.results) {
-            if result.whmcs_changes.is_empty() {
-                continue;
-            }
-            writes.inc(1);
-            if store.apply(row, result, &now).await? == Applied::EditedMeanwhile {
-                failures.push(Failure {
-                    whmcs_id: row.id,
-                    domain: row.domain.clone(),
-                    side: Side::Whmcs,
-                    message: "the row changed in WHMCS after opsync read it; left as it is".into(),
-                });
-            }
-        }
-        writes.finish_and_clear();
-        if config.batch_size.is_some() {
-            let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
-            store.mark_synced(&ids, &now).await?;
-        }
-    }
-    progress.finish_and_clear();
-
-    let input = json!({
-        "response": response,
-        "dry_run": options.dry_run,
-        "send_empty": config.send_empty_reports,
-        "failures": failures,
-    });
-    let report_bytes = engine.render_report(
-        &serde_json::to_vec(&input).unwrap_or_default(),
-        Limits::default(),
-    )?;
-    let report: Report = serde_json::from_slice(&report_bytes)
-        .map_err(|e| crate::wasm::CallError::Host(format!("the engine's report: {e}")))?;
-    Ok(RunOutcome {
-        response,
-        failures,
-        report,
-        listing_complete: complete,
-    })
+    Ok(response)
 }
 
-/// One PUT per changed domain; a refusal becomes a failure of that row's Openprovider side.
-async fn apply_openprovider(client: &Client, response: &Response, failures: &mut Vec<Failure>) {
-    let targets: Vec<(&opsync_engine::changes::RowResult, u64, Value)> = response
-        .results
-        .iter()
-        .filter(|r| !r.openprovider_changes.is_empty())
-        .filter_map(|r| {
-            let mut fields = serde_json::Map::new();
-            if let Some(c) = &r.openprovider_changes.autorenew {
-                fields.insert("autorenew".into(), json!(c.to));
-            }
-            if let Some(c) = &r.openprovider_changes.is_private_whois_enabled {
-                fields.insert("is_private_whois_enabled".into(), json!(c.to));
-            }
-            Some((r, r.openprovider_id?, Value::Object(fields)))
-        })
+/// Each `openprovider_update`, a few at a time; a refusal becomes a failure of that
+/// row's Openprovider side, an accepted update gets its activity lines.
+async fn apply_openprovider(
+    client: &Client,
+    store: &Whmcs,
+    response: &Response,
+    userids: &[u64],
+    now: &str,
+    failures: &mut Vec<Failure>,
+) -> Result<(), RunError> {
+    let targets: Vec<usize> = (0..response.results.len())
+        .filter(|&i| response.results[i].openprovider_update.is_some())
         .collect();
-    let updates: Vec<(u64, Value)> = targets.iter().map(|(_, id, f)| (*id, f.clone())).collect();
-    for ((result, _, _), outcome) in targets.iter().zip(client.update_many(&updates).await) {
-        if let Err(e) = outcome {
-            failures.push(Failure {
+    let updates: Vec<(u64, &crate::openprovider::Body)> = targets
+        .iter()
+        .filter_map(|&i| response.results[i].openprovider_update.as_ref())
+        .map(|u| (u.id, &u.body))
+        .collect();
+    let outcomes = client.update_many(&updates).await;
+    for (&i, outcome) in targets.iter().zip(outcomes) {
+        let result = &response.results[i];
+        match outcome {
+            Ok(_) => {
+                let lines = result
+                    .activity
+                    .as_ref()
+                    .map_or(&[][..], |a| &a.openprovider);
+                store.log_activity(userids[i], lines, now).await?;
+            }
+            Err(e) => failures.push(Failure {
                 whmcs_id: result.whmcs_id,
                 domain: result.domain.clone(),
                 side: Side::Openprovider,
                 message: e.to_string(),
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// Each `whmcs_update`, one row per transaction with its activity lines; a row edited
+/// since it was read is left alone and becomes a failure of its WHMCS side.
+async fn apply_whmcs(
+    store: &Whmcs,
+    response: &Response,
+    userids: &[u64],
+    now: &str,
+    failures: &mut Vec<Failure>,
+    progress: &dyn Progress,
+) -> Result<(), RunError> {
+    for (result, userid) in response.results.iter().zip(userids) {
+        let Some(update) = &result.whmcs_update else {
+            continue;
+        };
+        progress.advance();
+        let lines = result.activity.as_ref().map_or(&[][..], |a| &a.whmcs);
+        if store.apply(update, lines, *userid, now).await? == Applied::EditedMeanwhile {
+            failures.push(Failure {
+                whmcs_id: result.whmcs_id,
+                domain: result.domain.clone(),
+                side: Side::Whmcs,
+                message: "the row changed in WHMCS after opsync read it; left as it is".into(),
             });
         }
+    }
+    Ok(())
+}
+
+/// A batched run records which rows it synced, so the next batch starts after them.
+async fn advance_cursor(
+    store: &Whmcs,
+    config: &Config,
+    response: &Response,
+    now: &str,
+) -> Result<(), RunError> {
+    if config.batch_size.is_some() {
+        let ids: Vec<u64> = response.results.iter().map(|r| r.whmcs_id).collect();
+        store.mark_synced(&ids, now).await?;
+    }
+    Ok(())
+}
+
+/// The engine's report of the run; hands the response back with it.
+fn render_report(
+    engine: &WasmEngine,
+    config: &Config,
+    options: RunOptions,
+    response: Response,
+    failures: &[Failure],
+) -> Result<(Response, Report), RunError> {
+    let input = ReportInput {
+        response,
+        dry_run: options.dry_run,
+        send_empty: config.send_empty_reports,
+        failures: failures.to_vec(),
+    };
+    let bytes = serde_json::to_vec(&input).unwrap_or_default();
+    let answer = engine.render_report(&bytes, Limits::default())?;
+    let report: Report = serde_json::from_slice(&answer)
+        .map_err(|e| CallError::Host(format!("the engine's report: {e}")))?;
+    Ok((input.response, report))
+}
+
+/// The report to the admins whose role has System emails, when it is worth sending.
+async fn mail_report(config: &Config, store: &Whmcs, report: &Report) -> Mailed {
+    if !report.send {
+        return Mailed::NotSent;
+    }
+    if config.mail.from.is_none() {
+        return Mailed::NotConfigured;
+    }
+    let sent = async {
+        let mailer = Mailer::new(&config.mail).map_err(|e| e.to_string())?;
+        let admins = store
+            .system_email_admins()
+            .await
+            .map_err(|e| e.to_string())?;
+        mailer
+            .send(report, &admins)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    match sent {
+        Ok(n) => Mailed::Sent(n),
+        Err(e) => Mailed::Failed(e),
     }
 }
 

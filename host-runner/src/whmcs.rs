@@ -3,18 +3,22 @@
 //!
 //! - Rows are read as text, exactly as PHP's PDO would hand them: the engine judges dates
 //!   (`0000-00-00` included) and flags; no driver ever decodes a date.
-//! - Changes are applied by `id`, one row per transaction, with every synced field's old
-//!   value in the WHERE clause: a row someone edited after it was read is left alone and
-//!   reported, never overwritten. `reminders` is cleared when `expirydate` changes, as
-//!   WHMCS's own sync does, and each change gets its `tblactivitylog` line.
-//! - Every statement is parameterised.
+//! - Updates are the engine's [`WhmcsUpdate`]s, run as given: one row per transaction,
+//!   `SET` what it sets `WHERE` the row still holds what was read, so a row someone edited
+//!   after it was read is left alone and reported, never overwritten. The row's activity
+//!   lines go in the same transaction. This module knows no column the engine owns.
+//! - Every value is a bound parameter; column names come from the engine and are checked
+//!   to be plain identifiers before they reach the SQL text.
 
 use std::path::PathBuf;
 
-use opsync_engine::changes::{RowResult, WhmcsChanges};
-use serde_json::{json, Value};
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyConnection, AnyPool, Row};
+use opsync_engine::columns::WHMCS_COLUMNS;
+use opsync_engine::contract::WhmcsRow;
+use opsync_engine::WhmcsUpdate;
+use serde_json::Value;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,42 +26,22 @@ pub enum StoreError {
     Connect(String),
     #[error("the WHMCS database answered with an error: {0}")]
     Query(String),
-    #[error("tbldomains row has an id that is not a number: {0:?}")]
-    BadId(String),
+    #[error("{0}")]
+    BadRow(String),
+    #[error("refused to write: {0}")]
+    Refused(String),
 }
 
 fn query_error(e: sqlx::Error) -> StoreError {
     StoreError::Query(e.to_string())
 }
 
-/// A `tbldomains` row as read, every field as text (`None` for SQL NULL).
+/// A `tbldomains` row as read: the engine's columns as text, and the client it belongs
+/// to (activity lines name the client).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRow {
-    pub id: u64,
     pub userid: u64,
-    pub domain: String,
-    pub status: Option<String>,
-    pub expirydate: Option<String>,
-    pub nextduedate: Option<String>,
-    pub nextinvoicedate: Option<String>,
-    pub donotrenew: Option<String>,
-    pub idprotection: Option<String>,
-}
-
-impl DomainRow {
-    /// The row for the engine's `whmcs[]`, as PDO hands it.
-    pub fn to_request(&self) -> Value {
-        json!({
-            "id": self.id,
-            "domain": self.domain,
-            "status": self.status,
-            "expirydate": self.expirydate,
-            "nextduedate": self.nextduedate,
-            "nextinvoicedate": self.nextinvoicedate,
-            "donotrenew": self.donotrenew,
-            "idprotection": self.idprotection,
-        })
-    }
+    pub row: WhmcsRow,
 }
 
 /// What became of one row's changes.
@@ -85,10 +69,14 @@ pub enum RunLock {
     None,
 }
 
-/// The synced columns of `tbldomains d`, read as text, in [`DomainRow`] order.
-const COLUMNS: &str = "CAST(d.id AS CHAR), CAST(d.userid AS CHAR), d.domain, \
-    CAST(d.status AS CHAR), CAST(d.expirydate AS CHAR), CAST(d.nextduedate AS CHAR), \
-    CAST(d.nextinvoicedate AS CHAR), CAST(d.donotrenew AS CHAR), CAST(d.idprotection AS CHAR)";
+/// `userid` and the engine's columns of `tbldomains d`, each read as text.
+fn columns() -> String {
+    std::iter::once("userid")
+        .chain(WHMCS_COLUMNS)
+        .map(|c| format!("CAST(d.{c} AS CHAR)"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Openprovider's rows only (the registrar column holds the module name).
 const OURS: &str = "LOWER(d.registrar) = 'openprovider'";
@@ -96,17 +84,6 @@ const OURS: &str = "LOWER(d.registrar) = 'openprovider'";
 /// The cursor of batched runs: when each row was last synced.
 const CREATE_CURSOR: &str = "CREATE TABLE IF NOT EXISTS opsync_sync_state \
     (domain_id INT NOT NULL PRIMARY KEY, last_sync VARCHAR(19) NOT NULL)";
-
-/// The columns whose old values guard an update.
-const GUARDED: [&str; 7] = [
-    "domain",
-    "status",
-    "expirydate",
-    "nextduedate",
-    "nextinvoicedate",
-    "donotrenew",
-    "idprotection",
-];
 
 impl Whmcs {
     /// `mysql://user:password@host:port/db` or `sqlite://path` (`sqlite::memory:`).
@@ -167,8 +144,9 @@ impl Whmcs {
             .await
             .map_err(query_error)?;
         let sql = format!(
-            "SELECT {COLUMNS} FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id \
-             WHERE {OURS} ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?"
+            "SELECT {} FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id \
+             WHERE {OURS} ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?",
+            columns()
         );
         let rows = sqlx::query(&sql)
             .bind(limit as i64)
@@ -208,7 +186,10 @@ impl Whmcs {
 
     /// Every row whose registrar is Openprovider, by id.
     pub async fn openprovider_rows(&self) -> Result<Vec<DomainRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM tbldomains d WHERE {OURS} ORDER BY d.id");
+        let sql = format!(
+            "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
+            columns()
+        );
         let rows = sqlx::query(&sql)
             .fetch_all(&self.pool)
             .await
@@ -216,49 +197,51 @@ impl Whmcs {
         rows.iter().map(domain_row).collect()
     }
 
-    /// Writes one row's WHMCS changes (and their activity lines) if the row still holds
-    /// what `read` says it held.
+    /// Runs one row's update and writes its activity lines, in one transaction, if the
+    /// row still holds what the update's guard says it held.
     pub async fn apply(
         &self,
-        read: &DomainRow,
-        result: &RowResult,
+        update: &WhmcsUpdate,
+        lines: &[String],
+        userid: u64,
         now: &str,
     ) -> Result<Applied, StoreError> {
-        let changes = &result.whmcs_changes;
-        let sets = assignments(changes);
-        if sets.is_empty() {
+        if update.set.is_empty() {
             return Ok(Applied::Written);
         }
         let mut sql = String::from("UPDATE tbldomains SET ");
-        let set_clauses: Vec<String> = sets.iter().map(|(col, _)| format!("{col} = ?")).collect();
-        sql.push_str(&set_clauses.join(", "));
-        if changes.expirydate.is_some() {
-            sql.push_str(", reminders = ''");
+        let mut sets = Vec::new();
+        for column in update.set.keys() {
+            sets.push(format!("{} = ?", identifier(column)?));
         }
+        sql.push_str(&sets.join(", "));
         sql.push_str(" WHERE id = ?");
-        for col in GUARDED {
-            // NULL-safe equality that MySQL and SQLite both speak.
-            sql.push_str(&format!(
-                " AND (CAST({col} AS CHAR) = ? OR ({col} IS NULL AND ? IS NULL))"
-            ));
+        for (column, old) in &update.guard.columns {
+            let column = identifier(column)?;
+            // Text is compared as text: the guard holds what the host read with CAST.
+            sql.push_str(&match old {
+                Value::Null => format!(" AND {column} IS NULL"),
+                Value::String(_) => format!(" AND CAST({column} AS CHAR) = ?"),
+                _ => format!(" AND {column} = ?"),
+            });
         }
 
+        let mut query = sqlx::query(&sql);
+        for value in update.set.values() {
+            query = bind(query, value)?;
+        }
+        query = query.bind(id_value(update.guard.id)?);
+        for old in update.guard.columns.values().filter(|v| !v.is_null()) {
+            query = bind(query, old)?;
+        }
         let mut tx = self.pool.begin().await.map_err(query_error)?;
-        let mut update = sqlx::query(&sql);
-        for (_, value) in &sets {
-            update = update.bind(value.clone());
-        }
-        update = update.bind(read.id as i64);
-        for old in guarded_values(read) {
-            update = update.bind(old.clone()).bind(old);
-        }
-        let done = update.execute(&mut *tx).await.map_err(query_error)?;
+        let done = query.execute(&mut *tx).await.map_err(query_error)?;
         if done.rows_affected() != 1 {
             tx.rollback().await.map_err(query_error)?;
             return Ok(Applied::EditedMeanwhile);
         }
-        for line in opsync_engine::activity::whmcs_lines(result) {
-            insert_activity(&mut tx, &line, read.userid, now).await?;
+        for line in lines {
+            insert_activity(&mut tx, line, userid, now).await?;
         }
         tx.commit().await.map_err(query_error)?;
         Ok(Applied::Written)
@@ -333,48 +316,61 @@ async fn insert_activity(
     Ok(())
 }
 
+/// A row selected with [`columns`]: `userid` first, then the engine's columns.
 fn domain_row(row: &AnyRow) -> Result<DomainRow, StoreError> {
-    let text = |i: usize| text_at(row, i);
-    let number = |i: usize| -> Result<u64, StoreError> {
-        let raw = text(i).unwrap_or_default();
-        raw.parse().map_err(|_| StoreError::BadId(raw))
-    };
-    Ok(DomainRow {
-        id: number(0)?,
-        userid: number(1).unwrap_or(0),
-        domain: text(2).unwrap_or_default(),
-        status: text(3),
-        expirydate: text(4),
-        nextduedate: text(5),
-        nextinvoicedate: text(6),
-        donotrenew: text(7),
-        idprotection: text(8),
+    let userid = text_at(row, 0).and_then(|u| u.parse().ok()).unwrap_or(0);
+    let mut at = 1;
+    let row = WhmcsRow::from_columns(|_| {
+        at += 1;
+        text_at(row, at - 1)
     })
+    .map_err(StoreError::BadRow)?;
+    Ok(DomainRow { userid, row })
 }
 
-/// `(column, new value)` for each WHMCS change.
-fn assignments(changes: &WhmcsChanges) -> Vec<(&'static str, String)> {
-    [
-        ("status", &changes.status),
-        ("expirydate", &changes.expirydate),
-        ("nextduedate", &changes.nextduedate),
-        ("nextinvoicedate", &changes.nextinvoicedate),
-    ]
-    .into_iter()
-    .filter_map(|(col, c)| c.as_ref().map(|c| (col, c.to.clone())))
-    .collect()
+/// A column name from the engine, checked to be a plain identifier before it becomes SQL.
+fn identifier(name: &str) -> Result<&str, StoreError> {
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if plain {
+        Ok(name)
+    } else {
+        Err(StoreError::Refused(format!(
+            "{name:?} is not a column name (the engine's answer is damaged)"
+        )))
+    }
 }
 
-fn guarded_values(read: &DomainRow) -> [Option<String>; 7] {
-    [
-        Some(read.domain.clone()),
-        read.status.clone(),
-        read.expirydate.clone(),
-        read.nextduedate.clone(),
-        read.nextinvoicedate.clone(),
-        read.donotrenew.clone(),
-        read.idprotection.clone(),
-    ]
+fn id_value(id: u64) -> Result<i64, StoreError> {
+    i64::try_from(id).map_err(|_| StoreError::Refused(format!("row id {id} is out of range")))
+}
+
+/// Binds a JSON value from the engine's answer as the SQL value it stands for.
+fn bind<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    value: &Value,
+) -> Result<Query<'q, Any, AnyArguments<'q>>, StoreError> {
+    Ok(match value {
+        Value::Null => query.bind(None::<String>),
+        Value::Bool(b) => query.bind(i64::from(*b)),
+        Value::String(s) => query.bind(s.clone()),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => query.bind(i),
+            (None, Some(f)) => query.bind(f),
+            _ => {
+                return Err(StoreError::Refused(format!(
+                    "the number {n} fits no column"
+                )))
+            }
+        },
+        Value::Array(_) | Value::Object(_) => {
+            return Err(StoreError::Refused(format!(
+                "{value} is not a value a column holds"
+            )))
+        }
+    })
 }
 
 /// A database URL's password never reaches an error message.

@@ -47,7 +47,7 @@ fn the_example_file_is_valid() {
     )
     .unwrap();
     assert_eq!(
-        config.policy["protected_statuses"],
+        serde_json::to_value(&config.policy).unwrap()["protected_statuses"],
         serde_json::json!(["Fraud", "Cancelled"])
     );
 }
@@ -61,10 +61,8 @@ fn the_environment_overrides_the_file_and_the_command_line_overrides_both() {
         "file-password"
     );
     assert_eq!(config.batch_size, Some(200));
-    assert_eq!(
-        config.policy["due_date_max_shift_days"],
-        serde_json::Value::Null
-    );
+    assert_eq!(config.policy.due_date_max_shift_days, None);
+    assert_eq!(config.policy.due_date_offset_days, 10);
 
     let env = env(&[
         ("OPSYNC_OP_PASSWORD", "env-password"),

@@ -1,28 +1,12 @@
-//! `opsync decide` as the contract states it: request on stdin or from a file, the
-//! response on stdout, exit 0; an invalid request gives one line on stderr, nothing on
-//! stdout, and a non-zero exit.
+//! The engine's verbs on the command line, as the contract states them: `opsync decide`
+//! (request on stdin or from a file, the response on stdout, exit 0; an invalid request
+//! gives one line on stderr, nothing on stdout, and exit 1), `opsync render-report` the
+//! same way, and `opsync version`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn scenarios() -> Vec<(String, PathBuf)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
-    let mut list: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            let name = p
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".request.json")?
-                .to_string();
-            Some((name, p))
-        })
-        .collect();
-    list.sort();
-    list
-}
+use opsync_testkit::scenarios::{self, Expected};
 
 fn opsync(args: &[&str], stdin: &[u8]) -> Output {
     let cache = std::env::temp_dir().join("opsync-test-cache");
@@ -49,51 +33,109 @@ fn every_scenario_through_stdin_prints_its_expected_answer_through_wasm() {
 }
 
 fn every_scenario_prints_its_expected_answer(engine: &str) {
-    for (name, path) in scenarios() {
-        let request = std::fs::read(&path).unwrap();
-        let out = opsync(&["decide", "--engine", engine], &request);
-        let response = path.with_file_name(format!("{name}.response.json"));
-        if response.exists() {
-            assert!(
-                out.status.success(),
-                "{name}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert_eq!(
-                out.stdout,
-                std::fs::read(&response).unwrap(),
-                "{name}: stdout differs"
-            );
-            assert!(out.stderr.is_empty(), "{name}: stderr not empty");
-        } else {
-            let expected =
-                std::fs::read_to_string(path.with_file_name(format!("{name}.error.txt"))).unwrap();
-            assert_eq!(out.status.code(), Some(1), "{name}");
-            assert!(out.stdout.is_empty(), "{name}: printed something on stdout");
-            let stderr = String::from_utf8(out.stderr).unwrap();
-            assert_eq!(
-                stderr.lines().count(),
-                1,
-                "{name}: one line on stderr, got {stderr:?}"
-            );
-            assert_eq!(stderr, format!("opsync: {expected}"), "{name}");
+    let all = scenarios::all();
+    assert!(all.len() >= 50, "only {} scenarios", all.len());
+    for scenario in all {
+        let name = &scenario.name;
+        let out = opsync(&["decide", "--engine", engine], &scenario.request);
+        match &scenario.expected {
+            Expected::Response(expected) => {
+                assert!(
+                    out.status.success(),
+                    "{name}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_eq!(&out.stdout, expected, "{name}: stdout differs");
+                assert!(out.stderr.is_empty(), "{name}: stderr not empty");
+            }
+            Expected::Error(line) => {
+                assert_eq!(out.status.code(), Some(1), "{name}");
+                assert!(out.stdout.is_empty(), "{name}: printed something on stdout");
+                let stderr = String::from_utf8(out.stderr).unwrap();
+                assert_eq!(
+                    stderr.lines().count(),
+                    1,
+                    "{name}: one line on stderr, got {stderr:?}"
+                );
+                assert_eq!(stderr, format!("opsync: {line}"), "{name}");
+            }
+            Expected::Missing => panic!("{name}: no expected answer"),
         }
     }
 }
 
 #[test]
 fn a_file_argument_reads_the_same_request() {
-    let (name, path) = scenarios()
-        .into_iter()
-        .find(|(n, _)| n == "contract-example")
-        .unwrap();
+    let scenario = scenarios::named("contract-example");
+    let path = scenario.request_path();
     let out = opsync(
         &["decide", "--engine", "native", path.to_str().unwrap()],
         b"",
     );
     assert!(out.status.success());
-    let expected = std::fs::read(path.with_file_name(format!("{name}.response.json"))).unwrap();
-    assert_eq!(out.stdout, expected);
+    assert_eq!(Expected::Response(out.stdout), scenario.expected);
+}
+
+/// `{"response": <the contract example's answer>, ...}`.
+fn report_input(extra: &str) -> Vec<u8> {
+    let response =
+        opsync_engine::decide_json(&scenarios::named("contract-example").request).unwrap();
+    [
+        b"{\"response\":".as_slice(),
+        &response,
+        extra.as_bytes(),
+        b"}",
+    ]
+    .concat()
+}
+
+#[test]
+fn render_report_prints_the_engines_report_through_either_engine() {
+    let input = report_input(r#","dry_run":true"#);
+    let mut expected = opsync_engine::render_report_json(&input).unwrap();
+    expected.push(b'\n');
+    for engine in ["wasm", "native"] {
+        let out = opsync(&["render-report", "--engine", engine], &input);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, expected, "{engine}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            report["subject"],
+            "[dry run] Domain Synchronisation Report: 1 domain would change"
+        );
+    }
+}
+
+#[test]
+fn render_report_refuses_bad_input_in_one_line_with_status_one() {
+    let out = opsync(&["render-report"], br#"{"response": {}}"#);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("opsync: report input: missing field"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+    let missing = opsync(&["render-report", "/nonexistent/input.json"], b"");
+    assert_eq!(missing.status.code(), Some(3));
+}
+
+#[test]
+fn version_prints_the_engines_name_through_either_engine() {
+    for engine in ["wasm", "native"] {
+        let out = opsync(&["version", "--engine", engine], b"");
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{}\n", opsync_engine::ENGINE)
+        );
+    }
 }
 
 #[test]

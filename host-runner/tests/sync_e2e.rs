@@ -132,8 +132,9 @@ impl World {
             .await
             .unwrap()
             .into_iter()
-            .find(|r| r.id == u64::from(id))
-            .unwrap();
+            .find(|r| r.row.id == u64::from(id))
+            .unwrap()
+            .row;
         format!(
             "{}|{}|{}|{}",
             row.status.unwrap_or_default(),

@@ -56,25 +56,18 @@ fn version_names_the_engine() {
 
 #[test]
 fn every_scenario_gives_the_native_bytes() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
-    let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.to_string_lossy().ends_with(".request.json") {
-            continue;
-        }
-        let request = std::fs::read(&path).unwrap();
-        let native = opsync_engine::decide_json(&request).map_err(|e| e.to_string());
+    let all = opsync_testkit::scenarios::all();
+    for scenario in &all {
+        let native = opsync_engine::decide_json(&scenario.request).map_err(|e| e.to_string());
         let wasm = engine()
-            .decide(&request, Limits::default())
+            .decide(&scenario.request, Limits::default())
             .map_err(|e| match e {
                 CallError::Invalid(line) => line,
-                other => panic!("{}: {other}", path.display()),
+                other => panic!("{}: {other}", scenario.name),
             });
-        assert_eq!(native, wasm, "{}", path.display());
-        count += 1;
+        assert_eq!(native, wasm, "{}", scenario.name);
     }
-    assert!(count >= 50, "only {count} scenarios");
+    assert!(all.len() >= 50, "only {} scenarios", all.len());
 }
 
 #[test]

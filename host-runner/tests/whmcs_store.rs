@@ -1,8 +1,13 @@
 //! The WHMCS store against a real MariaDB (a database of its own per test, dropped after)
 //! and SQLite, on the schema in `fixtures/whmcs/`.
 
+use std::collections::BTreeMap;
+
 use opsync::whmcs::{Applied, DomainRow, Whmcs};
+use opsync_engine::contract::{OpenproviderSnapshot, Request};
+use opsync_engine::{Guard, Policy, WhmcsUpdate};
 use opsync_testkit::whmcs_db::TestDb;
+use serde_json::json;
 use sqlx::{AnyConnection, Connection};
 
 const ROWS: &[&str] = &[
@@ -22,13 +27,32 @@ const ROWS: &[&str] = &[
 ];
 
 fn decide(rows: &[DomainRow], domains: serde_json::Value) -> opsync_engine::Response {
-    let request = serde_json::json!({
-        "policy": {"due_date_offset_days": 10},
-        "whmcs": rows.iter().map(DomainRow::to_request).collect::<Vec<_>>(),
-        "openprovider": {"complete": true, "domains": domains},
-    });
-    let bytes = opsync_engine::decide_json(&serde_json::to_vec(&request).unwrap()).unwrap();
+    let request = Request {
+        policy: Policy {
+            due_date_offset_days: 10,
+            ..Policy::default()
+        },
+        whmcs: rows.iter().map(|r| r.row.clone()).collect(),
+        openprovider: OpenproviderSnapshot {
+            complete: true,
+            domains: serde_json::from_value(domains).unwrap(),
+        },
+        lookup_errors: Vec::new(),
+    };
+    let bytes = opsync_engine::decide_json(&request.to_json()).unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Runs a result's update as `opsync sync` does.
+async fn apply(store: &Whmcs, row: &DomainRow, result: &opsync_engine::RowResult) -> Applied {
+    let Some(update) = &result.whmcs_update else {
+        return Applied::Written;
+    };
+    let lines = &result.activity.as_ref().unwrap().whmcs;
+    store
+        .apply(update, lines, row.userid, "2026-11-28 03:00:00")
+        .await
+        .unwrap()
 }
 
 fn op_domains() -> serde_json::Value {
@@ -65,18 +89,19 @@ async fn reads_rows_as_pdo_hands_them(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
     let rows = store.openprovider_rows().await.unwrap();
     assert_eq!(
-        rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        rows.iter().map(|r| r.row.id).collect::<Vec<_>>(),
         vec![12, 13],
         "only Openprovider's rows"
     );
-    assert_eq!(rows[1].domain, "Zero.NL");
+    assert_eq!(rows[1].row.domain, "Zero.NL");
     assert_eq!(
-        rows[1].expirydate.as_deref(),
+        rows[1].row.expirydate.as_deref(),
         Some("0000-00-00"),
         "zero dates come back as text"
     );
-    assert_eq!(rows[1].donotrenew.as_deref(), Some("1"));
-    assert_eq!(rows[0].status.as_deref(), Some("Active"));
+    assert_eq!(rows[1].row.donotrenew.as_deref(), Some("1"));
+    assert_eq!(rows[0].row.status.as_deref(), Some("Active"));
+    assert_eq!(rows[0].userid, 3);
     assert_eq!(
         store.system_email_admins().await.unwrap(),
         vec![("Alice Admin".to_string(), "alice@example.net".to_string())]
@@ -89,13 +114,7 @@ async fn applies_changes_clears_reminders_and_logs_each_change(db: TestDb) {
     let rows = store.openprovider_rows().await.unwrap();
     let response = decide(&rows, op_domains());
     for (row, result) in rows.iter().zip(&response.results) {
-        assert_eq!(
-            store
-                .apply(row, result, "2026-11-28 03:00:00")
-                .await
-                .unwrap(),
-            Applied::Written
-        );
+        assert_eq!(apply(&store, row, result).await, Applied::Written);
     }
     let example = text(&db, "SELECT CAST(expirydate AS CHAR), CAST(nextduedate AS CHAR), CAST(nextinvoicedate AS CHAR), CAST(reminders AS CHAR) FROM tbldomains WHERE id = 12").await;
     assert_eq!(example, vec!["2026-05-20|2026-05-10|2026-05-10|"]);
@@ -134,10 +153,7 @@ async fn a_row_edited_after_reading_is_left_alone(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .apply(&rows[0], &response.results[0], "now")
-            .await
-            .unwrap(),
+        apply(&store, &rows[0], &response.results[0]).await,
         Applied::EditedMeanwhile
     );
     let row = text(&db, "SELECT CAST(expirydate AS CHAR), CAST(nextduedate AS CHAR), CAST(reminders AS CHAR) FROM tbldomains WHERE id = 12").await;
@@ -205,7 +221,7 @@ async fn a_second_run_cannot_take_the_lock(db: TestDb) {
 
 async fn batches_take_never_synced_rows_first_then_the_oldest(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let ids = |rows: Vec<DomainRow>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+    let ids = |rows: Vec<DomainRow>| rows.iter().map(|r| r.row.id).collect::<Vec<_>>();
     assert_eq!(ids(store.next_batch(1).await.unwrap()), vec![12]);
     store
         .mark_synced(&[12], "2026-11-28 01:00:00")
@@ -252,4 +268,117 @@ async fn mariadb_batches_by_cursor() {
 #[tokio::test]
 async fn sqlite_batches_by_cursor() {
     batches_take_never_synced_rows_first_then_the_oldest(TestDb::sqlite("batch", ROWS).await).await;
+}
+
+/// The store knows no column the engine owns: whatever the engine's `set` names (here a
+/// column no rule writes today) is written, guarded like any other update.
+async fn a_column_the_engine_sets_reaches_the_database_as_it_is(db: TestDb) {
+    let store = Whmcs::connect(&db.url).await.unwrap();
+    let rows = store.openprovider_rows().await.unwrap();
+    let response = decide(&rows, op_domains());
+    let mut update = response.results[0].whmcs_update.clone().unwrap();
+    update
+        .set
+        .insert("additionalnotes".into(), json!("synced by a future rule"));
+    update.set.insert("synced".into(), json!(1));
+    assert_eq!(
+        store.apply(&update, &[], 3, "now").await.unwrap(),
+        Applied::Written
+    );
+    let row = text(&db, "SELECT CAST(additionalnotes AS CHAR), CAST(synced AS CHAR), CAST(expirydate AS CHAR), CAST(reminders AS CHAR) FROM tbldomains WHERE id = 12").await;
+    assert_eq!(row, vec!["synced by a future rule|1|2026-05-20|"]);
+    db.finish().await;
+}
+
+/// A guard that names a column is honoured whatever the column: the row does not hold
+/// that value, so nothing is written.
+async fn a_guard_on_any_column_is_honoured(db: TestDb) {
+    let store = Whmcs::connect(&db.url).await.unwrap();
+    let update = WhmcsUpdate {
+        set: BTreeMap::from([("status".to_string(), json!("Expired"))]),
+        guard: Guard {
+            id: 12,
+            columns: BTreeMap::from([
+                ("status".to_string(), json!("Active")),
+                ("paymentmethod".to_string(), json!("banktransfer")),
+            ]),
+        },
+    };
+    assert_eq!(
+        store.apply(&update, &[], 3, "now").await.unwrap(),
+        Applied::EditedMeanwhile
+    );
+    let mut matching = update.clone();
+    matching
+        .guard
+        .columns
+        .insert("paymentmethod".into(), json!(""));
+    matching
+        .guard
+        .columns
+        .insert("expirydate".into(), json!("2026-05-19"));
+    assert_eq!(
+        store.apply(&matching, &[], 3, "now").await.unwrap(),
+        Applied::Written
+    );
+    let status = text(
+        &db,
+        "SELECT CAST(status AS CHAR) FROM tbldomains WHERE id = 12",
+    )
+    .await;
+    assert_eq!(status, vec!["Expired"]);
+    db.finish().await;
+}
+
+/// Column names reach the SQL text, so anything but a plain name is refused, and
+/// nothing is written.
+async fn a_column_name_that_is_not_a_name_is_refused(db: TestDb) {
+    let store = Whmcs::connect(&db.url).await.unwrap();
+    let rows = store.openprovider_rows().await.unwrap();
+    let response = decide(&rows, op_domains());
+    let mut update = response.results[0].whmcs_update.clone().unwrap();
+    update
+        .set
+        .insert("status = 'Fraud', domain".into(), json!("x"));
+    let err = store.apply(&update, &[], 3, "now").await.unwrap_err();
+    assert!(err.to_string().contains("is not a column name"), "{err}");
+    let row = text(
+        &db,
+        "SELECT CAST(status AS CHAR), CAST(expirydate AS CHAR) FROM tbldomains WHERE id = 12",
+    )
+    .await;
+    assert_eq!(row, vec!["Active|2026-05-19"]);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn mariadb_writes_whatever_column_the_engine_sets() {
+    a_column_the_engine_sets_reaches_the_database_as_it_is(TestDb::mariadb("newcol", ROWS).await)
+        .await;
+}
+
+#[tokio::test]
+async fn sqlite_writes_whatever_column_the_engine_sets() {
+    a_column_the_engine_sets_reaches_the_database_as_it_is(TestDb::sqlite("newcol", ROWS).await)
+        .await;
+}
+
+#[tokio::test]
+async fn mariadb_honours_a_guard_on_any_column() {
+    a_guard_on_any_column_is_honoured(TestDb::mariadb("guard", ROWS).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_honours_a_guard_on_any_column() {
+    a_guard_on_any_column_is_honoured(TestDb::sqlite("guard", ROWS).await).await;
+}
+
+#[tokio::test]
+async fn mariadb_refuses_a_column_that_is_not_a_name() {
+    a_column_name_that_is_not_a_name_is_refused(TestDb::mariadb("badcol", ROWS).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_refuses_a_column_that_is_not_a_name() {
+    a_column_name_that_is_not_a_name_is_refused(TestDb::sqlite("badcol", ROWS).await).await;
 }

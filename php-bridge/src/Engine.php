@@ -11,8 +11,9 @@ use FFI;
  *
  * Runs the same engine.wasm as the `opsync` command, through the opsync_php library and
  * PHP's FFI, so WHMCS and cron decide identically. Where FFI is not enabled (FPM with
- * `ffi.enable=preload` and no preloading, say), it runs `opsync decide` instead. The
- * answer is the same bytes either way.
+ * `ffi.enable=preload` and no preloading, say), it runs the `opsync` command's verb of
+ * the same name instead (`decide`, `render-report`, `version`). The answer is the same
+ * bytes either way.
  *
  * Where things are found (first match wins):
  * - library: the constructor argument, `OPSYNC_PHP_LIB`, `../lib/libopsync_php.so`,
@@ -29,7 +30,7 @@ final class Engine
     private const OK = 0;
     private const INVALID = 1;
 
-    /** Exit status of `opsync decide` for an invalid request. */
+    /** Exit status of `opsync decide` and `opsync render-report` for invalid input. */
     private const EXIT_INVALID = 1;
 
     private ?FFI $ffi = null;
@@ -86,7 +87,7 @@ final class Engine
         if ($this->ffi !== null) {
             return $this->callLibrary('opsync_decide', $requestJson);
         }
-        return $this->runCommand($requestJson);
+        return $this->runCommand('decide', $requestJson);
     }
 
     /**
@@ -103,16 +104,20 @@ final class Engine
 
     /**
      * The report email for a run: `{response, dry_run?, send_empty?, failures?}` in,
-     * `{send, subject, text, html}` out. Only through FFI: the command has no such verb.
+     * `{send, subject, text, html}` out.
+     *
+     * @throws InvalidRequest when the input is invalid
+     * @throws EngineFailure when the engine could not answer
      */
     public function renderReport(string $inputJson): string
     {
-        if ($this->ffi === null) {
-            throw new EngineUnavailable('renderReport needs the FFI library');
+        if ($this->ffi !== null) {
+            return $this->callLibrary('opsync_render_report', $inputJson);
         }
-        return $this->callLibrary('opsync_render_report', $inputJson);
+        return $this->runCommand('render-report', $inputJson);
     }
 
+    /** The engine's name and version, e.g. `opsync-engine 0.1.0`. */
     public function version(): string
     {
         if ($this->ffi !== null) {
@@ -121,9 +126,7 @@ final class Engine
             $status = $this->ffi->opsync_version(FFI::addr($out), FFI::addr($len));
             return $this->take($status, $out, $len);
         }
-        // The command answers for the engine it embeds: ask it through an empty request.
-        $answer = json_decode($this->runCommand('{"whmcs":[],"openprovider":{"domains":[]}}'), true);
-        return (string) ($answer['engine'] ?? '');
+        return $this->runCommand('version', '');
     }
 
     public static function locateLibrary(): ?string
@@ -188,9 +191,10 @@ final class Engine
         throw new EngineFailure($bytes);
     }
 
-    private function runCommand(string $requestJson): string
+    /** Runs `opsync VERB` with `$input` on its standard input; its answer, or the error. */
+    private function runCommand(string $verb, string $input): string
     {
-        $proc = $this->run([(string) $this->binary, 'decide'], $requestJson);
+        $proc = $this->run([(string) $this->binary, $verb], $input);
         $stderr = trim($proc['stderr']);
         $message = str_starts_with($stderr, 'opsync: ') ? substr($stderr, strlen('opsync: ')) : $stderr;
         if ($proc['status'] === 0) {
@@ -200,7 +204,7 @@ final class Engine
         if ($proc['status'] === self::EXIT_INVALID) {
             throw new InvalidRequest($message);
         }
-        throw new EngineFailure($message !== '' ? $message : "opsync decide exited with status {$proc['status']}");
+        throw new EngineFailure($message !== '' ? $message : "opsync $verb exited with status {$proc['status']}");
     }
 
     /**

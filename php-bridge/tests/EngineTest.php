@@ -72,14 +72,37 @@ final class EngineTest extends TestCase
         self::assertSame(['from' => 'default', 'to' => 'off'], $answer['results'][0]['openprovider_changes']['autorenew']);
     }
 
-    public function testRenderReportThroughFfi(): void
+    /** @return iterable<string, array{string}> */
+    public static function modes(): iterable
     {
-        $engine = self::engine(Engine::MODE_FFI);
+        yield 'ffi' => [Engine::MODE_FFI];
+        yield 'command' => [Engine::MODE_COMMAND];
+    }
+
+    /** @dataProvider modes */
+    public function testRenderReportGivesTheSameBytesInEitherMode(string $mode): void
+    {
+        $engine = self::engine($mode);
         $response = $engine->decide((string) file_get_contents(__DIR__ . '/../../fixtures/scenarios/contract-example.request.json'));
-        $report = json_decode($engine->renderReport('{"response":' . $response . '}'), true, 512, JSON_THROW_ON_ERROR);
+        $input = '{"response":' . $response . ',"dry_run":true}';
+        $bytes = $engine->renderReport($input);
+        self::assertSame(self::engine(Engine::MODE_FFI)->renderReport($input), $bytes);
+        $report = json_decode($bytes, true, 512, JSON_THROW_ON_ERROR);
         self::assertTrue($report['send']);
-        self::assertSame('Domain Synchronisation Report: 1 domain changed', $report['subject']);
+        self::assertSame('[dry run] Domain Synchronisation Report: 1 domain would change', $report['subject']);
         self::assertStringContainsString('example.com', $report['html']);
+    }
+
+    /** @dataProvider modes */
+    public function testBadReportInputIsAnInvalidRequestInEitherMode(string $mode): void
+    {
+        try {
+            self::engine($mode)->renderReport('{"response": {}}');
+            self::fail('bad report input was rendered');
+        } catch (InvalidRequest $e) {
+            self::assertStringStartsWith('report input: missing field', $e->getMessage());
+            self::assertStringNotContainsString("\n", $e->getMessage());
+        }
     }
 
     public function testVersionIsTheEnginesThroughEitherPath(): void

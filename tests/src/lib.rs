@@ -1,6 +1,8 @@
-//! opsync's test parts: the Openprovider [`sandbox`] (also served by `op-sandbox`) and an
-//! SMTP sink ([`smtp_sink`]), and throwaway WHMCS databases ([`whmcs_db`]).
+//! opsync's test parts: the Openprovider [`sandbox`] (also served by `op-sandbox`), an
+//! SMTP sink ([`smtp_sink`]), throwaway WHMCS databases ([`whmcs_db`]) and the shared
+//! decision [`scenarios`].
 
 pub mod sandbox;
+pub mod scenarios;
 pub mod smtp_sink;
 pub mod whmcs_db;

@@ -4,9 +4,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opsync::openprovider::{ApiError, Client, ClientConfig, Credentials, RetryPolicy, Secret};
+use opsync::openprovider::{
+    ApiError, Body, Client, ClientConfig, Credentials, RetryPolicy, Secret,
+};
+use opsync_engine::contract::{LookupError, LookupKind};
 use opsync_testkit::sandbox::{generated_domains, Counters, Faults, Sandbox, Seed};
 use serde_json::json;
+
+/// A `PUT` body from a JSON object.
+fn body(value: serde_json::Value) -> Body {
+    serde_json::from_value(value).unwrap()
+}
 
 /// Fast retries, so the tests do not wait for production backoff.
 fn quick_retries() -> RetryPolicy {
@@ -180,7 +188,7 @@ async fn a_business_error_is_never_retried() {
         ..Faults::default()
     });
     let err = client
-        .update(1, &json!({"autorenew": "off"}))
+        .update(1, &body(json!({"autorenew": "off"})))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(399));
@@ -200,14 +208,14 @@ async fn openproviders_refusals_come_back_by_code() {
     let client = client_for(&sandbox, None);
     let results = client
         .update_many(&[
-            (1, json!({"autorenew": "sometimes"})),
-            (2, json!({"autorenew": "off"})),
-            (3, json!({"is_private_whois_enabled": true})),
+            (1, &body(json!({"autorenew": "sometimes"}))),
+            (2, &body(json!({"autorenew": "off"}))),
+            (3, &body(json!({"is_private_whois_enabled": true}))),
             (
                 1,
-                json!({"autorenew": "off", "is_private_whois_enabled": true}),
+                &body(json!({"autorenew": "off", "is_private_whois_enabled": true})),
             ),
-            (99, json!({"autorenew": "off"})),
+            (99, &body(json!({"autorenew": "off"}))),
         ])
         .await;
     let codes: Vec<Option<i64>> = results
@@ -237,7 +245,7 @@ async fn a_bare_502_is_retried_until_it_succeeds() {
         ..Faults::default()
     });
     client
-        .update(2, &json!({"autorenew": "off"}))
+        .update(2, &body(json!({"autorenew": "off"})))
         .await
         .unwrap();
     assert_eq!(sandbox.counters().update, 3, "two 502s, then the update");
@@ -261,7 +269,7 @@ async fn transient_failures_are_retried_a_bounded_number_of_times() {
         ..Faults::default()
     });
     let err = client
-        .update(2, &json!({"autorenew": "off"}))
+        .update(2, &body(json!({"autorenew": "off"})))
         .await
         .unwrap_err();
     assert!(
@@ -327,7 +335,7 @@ async fn a_request_that_hangs_times_out_and_is_retried() {
         ..Faults::default()
     });
     client
-        .update(1, &json!({"autorenew": "off"}))
+        .update(1, &body(json!({"autorenew": "off"})))
         .await
         .unwrap();
     assert_eq!(sandbox.counters().update, 2, "the hung call and its retry");
@@ -346,12 +354,9 @@ async fn a_block_stops_every_call_at_once() {
     let err = client.list_all().await.unwrap_err();
     assert_eq!(err, ApiError::Blocked);
     let after_block = sandbox.counters().total;
+    let off = body(json!({"autorenew": "off"}));
     let updates = client
-        .update_many(
-            &(1..=20)
-                .map(|id| (id, json!({"autorenew": "off"})))
-                .collect::<Vec<_>>(),
-        )
+        .update_many(&(1..=20).map(|id| (id, &off)).collect::<Vec<_>>())
         .await;
     assert!(updates.iter().all(|r| r == &Err(ApiError::Blocked)));
     assert_eq!(
@@ -374,18 +379,24 @@ async fn lookups_by_name_go_100_at_a_time_and_report_what_is_missing() {
         .domains()
         .iter()
         .take(150)
-        .map(opsync::openprovider::full_name)
+        .map(|d| {
+            format!(
+                "{}.{}",
+                d["domain"]["name"].as_str().unwrap(),
+                d["domain"]["extension"].as_str().unwrap()
+            )
+        })
         .collect();
     names.push("not-there.com".to_string());
     let lookup = client.lookup(&names).await.unwrap();
     assert_eq!(lookup.domains.len(), 150);
     assert_eq!(
         lookup.errors,
-        vec![(
-            "not-there.com".to_string(),
-            "not_found",
-            "Openprovider does not list this domain in the account".to_string()
-        )]
+        vec![LookupError {
+            domain: "not-there.com".to_string(),
+            kind: LookupKind::NotFound,
+            message: "Openprovider does not list this domain in the account".to_string()
+        }]
     );
     assert_eq!(sandbox.counters().list, 2);
 }
@@ -447,7 +458,7 @@ async fn no_output_ever_holds_the_password_or_the_token() {
         said.push(format!("{:?}", client.list_all().await.map(|l| l.problems)));
         said.push(format!(
             "{:?}",
-            client.update(1, &json!({"autorenew": "off"})).await
+            client.update(1, &body(json!({"autorenew": "off"}))).await
         ));
     }
     said.push(format!("{:?}", client.config()));

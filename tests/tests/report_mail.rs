@@ -2,15 +2,13 @@
 
 use opsync::config::MailSection;
 use opsync::mail::{MailError, Mailer};
-use opsync_engine::report::{render, ReportInput};
+use opsync_engine::{render_report as render, Report, ReportInput};
+use opsync_testkit::scenarios;
 use opsync_testkit::smtp_sink::SmtpSink;
 
-fn report() -> opsync_engine::report::Report {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/scenarios/contract-example.request.json"
-    );
-    let response = opsync_engine::decide_json(&std::fs::read(path).unwrap()).unwrap();
+fn report() -> Report {
+    let response =
+        opsync_engine::decide_json(&scenarios::named("contract-example").request).unwrap();
     render(&ReportInput {
         response: serde_json::from_slice(&response).unwrap(),
         dry_run: false,

@@ -99,6 +99,15 @@ export interface RowResult {
     is_private_whois_enabled?: Change<boolean>;
   };
   notices: Notice[];
+  /** The guarded UPDATE a host runs: SET these columns WHERE the row still holds these values. */
+  whmcs_update?: {
+    set: { [column: string]: string | number | null };
+    where: { id: number; [column: string]: string | number | boolean | null };
+  };
+  /** The PUT /domains/{id} a host sends. */
+  openprovider_update?: { id: number; body: { autorenew?: "default" | "off"; is_private_whois_enabled?: boolean } };
+  /** tblactivitylog lines; a side's lines are written only when that side's write went through. */
+  activity?: { whmcs: string[]; openprovider: string[] };
 }
 
 export interface Response {

@@ -1,0 +1,458 @@
+//! The laws of the contract as checkable properties (feature `arbitrary`): the engine's
+//! own tests run them with random policies, and `opsync laws` runs them with the policy an
+//! operator configured, so whoever changes a rule or a policy sees at once which law
+//! breaks, with the smallest request that shows it.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+use serde_json::{json, Value};
+
+use crate::arbitrary::{arb_json, request, request_with_policy, WHMCS_STATUSES};
+use crate::columns::WHMCS_COLUMNS;
+use crate::{decide_json, parse_day, render_report_json, Response};
+
+/// One law: its name, what it says, and how to check one case.
+pub struct Law {
+    pub name: &'static str,
+    pub statement: &'static str,
+    check: Check,
+}
+
+#[derive(Clone, Copy)]
+enum Check {
+    /// On a generated request.
+    Request(fn(&Value) -> Result<(), String>),
+    /// On a generated request and a seed (for shuffles).
+    Seeded(fn(&Value, u64) -> Result<(), String>),
+    /// On arbitrary bytes.
+    Bytes(fn(&[u8]) -> Result<(), String>),
+    /// On a generated request with junk JSON put somewhere in it.
+    Broken(fn(&Value, &Value, usize, usize) -> Result<(), String>),
+}
+
+/// Every law, in the contract's order.
+pub const LAWS: &[Law] = &[
+    Law {
+        name: "law 1: idempotent",
+        statement: "apply a response's writes to its request and decide again: nothing changes",
+        check: Check::Request(idempotent),
+    },
+    Law {
+        name: "law 2: each side leads its own fields",
+        statement: "WHMCS changes touch only status and dates, Openprovider changes only \
+                    auto-renew and WHOIS privacy",
+        check: Check::Request(each_side_leads_its_own_fields),
+    },
+    Law {
+        name: "law 3: only known values are written",
+        statement: "never an unknown date, a status outside WHMCS's ten, or auto-renew \"on\"; \
+                    a new expiry is the calendar day Openprovider wrote",
+        check: Check::Request(writes_only_known_values),
+    },
+    Law {
+        name: "law 4: protected and unpaired rows never change",
+        statement: "rows in a protected status, and rows without an Openprovider record, \
+                    get no changes",
+        check: Check::Request(protected_and_unpaired_rows_never_change),
+    },
+    Law {
+        name: "the writes are the changes",
+        statement: "each update, PUT body and activity line says exactly what the row's \
+                    changes say, and nothing is written for a row without changes",
+        check: Check::Request(writes_are_the_changes),
+    },
+    Law {
+        name: "the listing's order does not matter",
+        statement: "reordering openprovider.domains changes no byte of the answer",
+        check: Check::Seeded(openprovider_order_does_not_matter),
+    },
+    Law {
+        name: "deterministic",
+        statement: "the same request gives the same bytes",
+        check: Check::Request(same_request_same_bytes),
+    },
+    Law {
+        name: "law 5: any bytes get an answer or a clean error",
+        statement: "arbitrary bytes never panic the engine or its report",
+        check: Check::Bytes(arbitrary_bytes_never_panic),
+    },
+    Law {
+        name: "law 5: any JSON gets an answer or a clean error",
+        statement: "junk in any place of a request gives an answer or a one-line error",
+        check: Check::Broken(arbitrary_json_never_panics),
+    },
+];
+
+/// A law that broke: why, and the smallest input proptest found that shows it.
+#[derive(Debug)]
+pub struct Counterexample {
+    pub message: String,
+    /// The input, as pretty JSON (or the bytes, for the bytes law).
+    pub input: String,
+}
+
+/// Checks `law` on `cases` generated inputs; with `policy`, every request carries it.
+pub fn check(law: &Law, policy: Option<&Value>, cases: u32) -> Result<(), Counterexample> {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let requests = || match policy {
+        Some(p) => request_with_policy(p.clone()).boxed(),
+        None => request().boxed(),
+    };
+    let fail = |why: String| TestCaseError::fail(why);
+    let outcome = match law.check {
+        Check::Request(f) => runner
+            .run(&requests(), |req| f(&req).map_err(fail))
+            .map_err(|e| counterexample(e, pretty)),
+        Check::Seeded(f) => runner
+            .run(&(requests(), any::<u64>()), |(req, seed)| {
+                f(&req, seed).map_err(fail)
+            })
+            .map_err(|e| counterexample(e, |(req, seed)| format!("seed {seed}, {}", pretty(req)))),
+        Check::Bytes(f) => runner
+            .run(&proptest::collection::vec(any::<u8>(), 0..512), |bytes| {
+                f(&bytes).map_err(fail)
+            })
+            .map_err(|e| counterexample(e, |bytes| format!("{bytes:?}"))),
+        Check::Broken(f) => runner
+            .run(
+                &(requests(), arb_json(), 0usize..6, 0usize..6),
+                |(req, junk, at, field)| f(&req, &junk, at, field).map_err(fail),
+            )
+            .map_err(|e| {
+                counterexample(e, |(req, junk, at, field)| {
+                    format!(
+                        "junk {junk} at place {at}, field {field}, in {}",
+                        pretty(req)
+                    )
+                })
+            }),
+    };
+    outcome
+}
+
+fn counterexample<T: std::fmt::Debug>(
+    error: TestError<T>,
+    show: impl Fn(&T) -> String,
+) -> Counterexample {
+    match error {
+        TestError::Fail(why, input) => Counterexample {
+            message: why.to_string(),
+            input: show(&input),
+        },
+        TestError::Abort(why) => Counterexample {
+            message: format!("the check could not run: {why}"),
+            input: String::new(),
+        },
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn decide(request: &Value) -> Result<Response, String> {
+    let bytes = decide_json(&serde_json::to_vec(request).unwrap_or_default())
+        .map_err(|e| format!("a generated request was refused: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("the answer does not read back: {e}"))
+}
+
+fn ensure(holds: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if holds {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+/// Writes a response's updates into its request, as a host would.
+fn apply(request: &Value, response: &Response) -> Value {
+    let mut next = request.clone();
+    for (i, r) in response.results.iter().enumerate() {
+        if let Some(update) = &r.whmcs_update {
+            for (column, value) in &update.set {
+                next["whmcs"][i][column] = value.clone();
+            }
+        }
+        let Some(update) = &r.openprovider_update else {
+            continue;
+        };
+        let domains = next["openprovider"]["domains"].as_array_mut();
+        for d in domains.into_iter().flatten() {
+            if d["id"] == json!(update.id) {
+                for (field, value) in &update.body {
+                    d[field] = value.clone();
+                }
+            }
+        }
+    }
+    next
+}
+
+fn protected_statuses(request: &Value) -> Vec<String> {
+    match request["policy"]["protected_statuses"].as_array() {
+        Some(list) => list
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
+        None => vec!["Fraud".into(), "Cancelled".into()],
+    }
+}
+
+fn idempotent(req: &Value) -> Result<(), String> {
+    let first = decide(req)?;
+    let second = decide(&apply(req, &first))?;
+    for r in &second.results {
+        ensure(!r.is_changed(), || {
+            format!("the second run still changes {r:?}")
+        })?;
+    }
+    ensure(second.summary.changed_rows == 0, || {
+        "the second run counts changed rows".into()
+    })
+}
+
+fn each_side_leads_its_own_fields(req: &Value) -> Result<(), String> {
+    let bytes =
+        decide_json(&serde_json::to_vec(req).unwrap_or_default()).map_err(|e| e.to_string())?;
+    let response: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    for r in response["results"].as_array().into_iter().flatten() {
+        for key in r["whmcs_changes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            ensure(
+                ["status", "expirydate", "nextduedate", "nextinvoicedate"].contains(&key.as_str()),
+                || format!("a WHMCS change of {key}"),
+            )?;
+        }
+        for key in r["openprovider_changes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            ensure(
+                ["autorenew", "is_private_whois_enabled"].contains(&key.as_str()),
+                || format!("an Openprovider change of {key}"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn writes_only_known_values(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let source = req["policy"]["expiry_source"]
+        .as_str()
+        .unwrap_or("expiration_date");
+    for r in &response.results {
+        let w = &r.whmcs_changes;
+        for c in [&w.expirydate, &w.nextduedate, &w.nextinvoicedate]
+            .into_iter()
+            .flatten()
+        {
+            ensure(parse_day(&c.to).is_some(), || {
+                format!("wrote the date {:?}", c.to)
+            })?;
+        }
+        if let Some(c) = &w.status {
+            ensure(WHMCS_STATUSES[..10].contains(&c.to.as_str()), || {
+                format!("wrote the status {:?}", c.to)
+            })?;
+        }
+        if let Some(c) = &r.openprovider_changes.autorenew {
+            ensure(c.to == "default" || c.to == "off", || {
+                format!("wrote autorenew {:?}", c.to)
+            })?;
+        }
+        if let Some(c) = &w.expirydate {
+            let op = req["openprovider"]["domains"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|d| r.openprovider_id.is_some_and(|id| d["id"] == json!(id)));
+            let written = op.and_then(|d| d[source].as_str()).unwrap_or("");
+            ensure(written.starts_with(&c.to), || {
+                format!("expiry {} is not Openprovider's {source} {written:?}", c.to)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn protected_and_unpaired_rows_never_change(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let protected = protected_statuses(req);
+    for (i, r) in response.results.iter().enumerate() {
+        let status = req["whmcs"][i]["status"].as_str().unwrap_or("").to_string();
+        if protected.contains(&status) || r.openprovider_id.is_none() {
+            ensure(!r.is_changed(), || format!("row {i} changed: {r:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn writes_are_the_changes(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    for (i, r) in response.results.iter().enumerate() {
+        let w = &r.whmcs_changes;
+        match &r.whmcs_update {
+            None => ensure(w.is_empty(), || format!("changes without an update: {r:?}"))?,
+            Some(update) => {
+                let mut wanted: std::collections::BTreeMap<String, Value> = w
+                    .each()
+                    .map(|(f, c)| (f.name.to_string(), json!(c.to)))
+                    .collect();
+                if w.expirydate.is_some() {
+                    wanted.insert("reminders".into(), json!(""));
+                }
+                let set = &update.set;
+                ensure(*set == wanted, || {
+                    format!("set {set:?} is not the changes {wanted:?}")
+                })?;
+                ensure(update.guard.id == r.whmcs_id, || {
+                    format!(
+                        "the update of row {} is guarded by {:?}",
+                        r.whmcs_id, update.guard
+                    )
+                })?;
+                // The guard is every other read column, exactly as the request held it.
+                let row = &req["whmcs"][i];
+                let read: std::collections::BTreeMap<String, Value> = WHMCS_COLUMNS[1..]
+                    .iter()
+                    .filter_map(|c| Some((c.to_string(), row.get(*c)?.clone())))
+                    .filter(|(_, v)| !v.is_array() && !v.is_object())
+                    .collect();
+                ensure(update.guard.columns == read, || {
+                    format!(
+                        "guard {:?} is not the row as read {read:?}",
+                        update.guard.columns
+                    )
+                })?;
+            }
+        }
+        let o = &r.openprovider_changes;
+        match &r.openprovider_update {
+            None => ensure(o.is_empty(), || format!("changes without a PUT: {r:?}"))?,
+            Some(update) => {
+                ensure(Some(update.id) == r.openprovider_id, || {
+                    format!(
+                        "PUT to {} for a row paired with {:?}",
+                        update.id, r.openprovider_id
+                    )
+                })?;
+                let wanted: Vec<(String, Value)> =
+                    o.each().map(|(f, v, _)| (f.name.to_string(), v)).collect();
+                let body: Vec<(String, Value)> = update
+                    .body
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                ensure(body == wanted, || {
+                    format!("body {body:?} is not the changes {wanted:?}")
+                })?;
+            }
+        }
+        let (whmcs_lines, op_lines) = r
+            .activity
+            .as_ref()
+            .map_or((0, 0), |a| (a.whmcs.len(), a.openprovider.len()));
+        ensure(
+            whmcs_lines == w.each().count() && op_lines == o.each().count(),
+            || format!("activity lines do not match the changes: {r:?}"),
+        )?;
+    }
+    Ok(())
+}
+
+fn openprovider_order_does_not_matter(req: &Value, seed: u64) -> Result<(), String> {
+    let mut shuffled = req.clone();
+    if let Some(domains) = shuffled["openprovider"]["domains"].as_array_mut() {
+        // A deterministic shuffle from the seed (reverse plus rotation).
+        domains.reverse();
+        if !domains.is_empty() {
+            let k = (seed as usize) % domains.len();
+            domains.rotate_left(k);
+        }
+    }
+    let a = decide_json(&serde_json::to_vec(req).unwrap_or_default());
+    let b = decide_json(&serde_json::to_vec(&shuffled).unwrap_or_default());
+    ensure(a == b, || {
+        "the answer changed with the listing's order".into()
+    })
+}
+
+fn same_request_same_bytes(req: &Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec(req).unwrap_or_default();
+    ensure(decide_json(&bytes) == decide_json(&bytes), || {
+        "two answers to one request differ".into()
+    })
+}
+
+fn arbitrary_bytes_never_panic(bytes: &[u8]) -> Result<(), String> {
+    let answered = std::panic::catch_unwind(|| {
+        let _ = decide_json(bytes);
+        let _ = render_report_json(bytes);
+    });
+    ensure(answered.is_ok(), || "the engine panicked".into())
+}
+
+fn arbitrary_json_never_panics(
+    req: &Value,
+    junk: &Value,
+    at: usize,
+    field: usize,
+) -> Result<(), String> {
+    let mut broken = req.clone();
+    match at {
+        0 => broken = junk.clone(),
+        1 => broken["policy"] = junk.clone(),
+        2 => broken["openprovider"]["domains"] = junk.clone(),
+        3 => {
+            if let Some(row) = broken["whmcs"].as_array_mut().and_then(|a| a.first_mut()) {
+                let fields = [
+                    "id",
+                    "domain",
+                    "status",
+                    "expirydate",
+                    "donotrenew",
+                    "idprotection",
+                ];
+                row[fields[field % fields.len()]] = junk.clone();
+            }
+        }
+        4 => {
+            if let Some(d) = broken["openprovider"]["domains"]
+                .as_array_mut()
+                .and_then(|a| a.first_mut())
+            {
+                let fields = [
+                    "id",
+                    "domain",
+                    "status",
+                    "expiration_date",
+                    "autorenew",
+                    "is_private_whois_enabled",
+                ];
+                d[fields[field % fields.len()]] = junk.clone();
+            }
+        }
+        _ => broken["lookup_errors"] = junk.clone(),
+    }
+    let bytes = serde_json::to_vec(&broken).unwrap_or_default();
+    match std::panic::catch_unwind(|| decide_json(&bytes)) {
+        Err(_) => Err("the engine panicked".into()),
+        Ok(Ok(answer)) => serde_json::from_slice::<Response>(&answer)
+            .map(|_| ())
+            .map_err(|e| format!("the answer does not read back: {e}")),
+        Ok(Err(e)) => ensure(!e.to_string().contains('\n'), || {
+            format!("the error is not one line: {e}")
+        }),
+    }
+}

@@ -1,0 +1,9 @@
+//! One function per command.
+
+mod engine;
+mod laws;
+mod sync;
+
+pub(crate) use engine::{decide, render_report, version};
+pub(crate) use laws::laws;
+pub(crate) use sync::{sync, SyncMode};

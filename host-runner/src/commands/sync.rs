@@ -1,0 +1,118 @@
+//! `opsync sync` and `opsync plan`: the cron flow (`opsync::sync`), and what it prints.
+
+use opsync::config::{FileConfig, Overrides};
+use opsync::progress::Terminal;
+use opsync::sync::{Lookup, Mailed, RunError, RunOptions, RunOutcome};
+
+use crate::{fail, ExitStatus, LookupArg, RunArgs};
+
+#[derive(Clone, Copy)]
+pub(crate) enum SyncMode {
+    /// `opsync sync`: apply (unless a dry run) and mail the report.
+    Sync { dry_run: bool, send_empty: bool },
+    /// `opsync plan`: a dry run that mails nothing.
+    Plan,
+}
+
+pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
+    init_logging(args.verbose);
+    let (dry_run, send_empty, mail) = match mode {
+        SyncMode::Sync {
+            dry_run,
+            send_empty,
+        } => (dry_run, send_empty, true),
+        SyncMode::Plan => (true, false, false),
+    };
+    let overrides = Overrides {
+        database_url: args.database_url,
+        base_url: args.base_url,
+        batch_size: args.batch,
+        send_empty_reports: send_empty.then_some(true),
+    };
+    let config = match FileConfig::read(&args.config)
+        .and_then(|file| opsync::config::resolve(file, &|k| std::env::var(k).ok(), &overrides))
+    {
+        Ok(config) => config,
+        Err(e) => return fail(&e.to_string(), ExitStatus::NotCompleted),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start: {e}"), ExitStatus::NotCompleted),
+    };
+    let options = RunOptions {
+        dry_run,
+        lookup: match args.lookup {
+            LookupArg::Auto => Lookup::Auto,
+            LookupArg::Bulk => Lookup::Bulk,
+            LookupArg::PerDomain => Lookup::PerDomain,
+        },
+        mail,
+    };
+    let outcome = match runtime.block_on(opsync::sync::run(&config, options, &Terminal::new())) {
+        Ok(outcome) => outcome,
+        Err(e @ RunError::Locked) => return fail(&e.to_string(), ExitStatus::Locked),
+        Err(e) => return fail(&e.to_string(), ExitStatus::NotCompleted),
+    };
+    print_outcome(&outcome, args.json);
+    match &outcome.mail {
+        Mailed::Failed(why) => fail(why, ExitStatus::NotCompleted),
+        Mailed::NotConfigured => {
+            eprintln!(
+                "opsync: mail is not configured ([mail] from): the report is printed, not mailed"
+            );
+            ExitStatus::Success
+        }
+        Mailed::NotSent | Mailed::Sent(_) => ExitStatus::Success,
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OPSYNC_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!("warn,opsync={level}"))
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The outcome for whoever ran the command.
+#[derive(serde::Serialize)]
+struct JsonOutcome<'a> {
+    summary: &'a opsync_engine::Summary,
+    failures: &'a [opsync_engine::Failure],
+    listing_complete: bool,
+    report_sent_to: usize,
+    subject: &'a str,
+}
+
+fn print_outcome(outcome: &RunOutcome, json: bool) {
+    if json {
+        let shown = JsonOutcome {
+            summary: &outcome.response.summary,
+            failures: &outcome.failures,
+            listing_complete: outcome.listing_complete,
+            report_sent_to: match outcome.mail {
+                Mailed::Sent(n) => n,
+                _ => 0,
+            },
+            subject: &outcome.report.subject,
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
+        );
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) || outcome.report.send {
+        // Under cron, a run with nothing to say prints nothing (cron mails any output).
+        println!("{}\n\n{}", outcome.report.subject, outcome.report.text);
+    }
+}

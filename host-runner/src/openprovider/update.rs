@@ -1,0 +1,40 @@
+//! Updates: one `PUT /domains/{id}` per domain with the body the engine gave, several
+//! at a time.
+
+use std::collections::BTreeMap;
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::transport::Call;
+use super::{ApiError, Client};
+
+/// A `PUT` body: API field -> value.
+pub type Body = BTreeMap<String, Value>;
+
+impl Client {
+    /// One `PUT /domains/{id}` with `body`, exactly as given.
+    pub async fn update(&self, id: u64, body: &Body) -> Result<Value, ApiError> {
+        let path = format!("/domains/{id}");
+        let body = Value::Object(body.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+        self.call(Call {
+            method: &reqwest::Method::PUT,
+            path: &path,
+            query: &[],
+            body: Some(&body),
+        })
+        .await
+    }
+
+    /// Several updates, a few at a time; results in the order given.
+    pub async fn update_many(&self, updates: &[(u64, &Body)]) -> Vec<Result<Value, ApiError>> {
+        let mut results: Vec<(usize, Result<Value, ApiError>)> =
+            stream::iter(updates.iter().enumerate())
+                .map(|(i, (id, body))| async move { (i, self.update(*id, body).await) })
+                .buffer_unordered(self.config.concurrency)
+                .collect()
+                .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+}

@@ -1,0 +1,81 @@
+//! The shared scenarios in `fixtures/scenarios/`: each `<name>.request.json` with the
+//! answer every face must give, `<name>.response.json` (the response plus a newline) or
+//! `<name>.error.txt` (the one-line error plus a newline). `v1/` keeps the v1 responses
+//! as they were before the host fields were added; the v1 fields must still match them.
+
+use std::path::{Path, PathBuf};
+
+pub struct Scenario {
+    pub name: String,
+    pub request: Vec<u8>,
+    pub expected: Expected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The response's bytes, with the trailing newline every command prints.
+    Response(Vec<u8>),
+    /// The one-line error, with its newline.
+    Error(String),
+    /// Neither file exists (yet): a new scenario waiting for `OPSYNC_BLESS=1`.
+    Missing,
+}
+
+impl Scenario {
+    pub fn request_path(&self) -> PathBuf {
+        dir().join(format!("{}.request.json", self.name))
+    }
+
+    /// The response as v1 gave it, if the scenario existed then.
+    pub fn v1_response(&self) -> Option<Vec<u8>> {
+        std::fs::read(
+            dir()
+                .join("v1")
+                .join(format!("{}.response.json", self.name)),
+        )
+        .ok()
+    }
+}
+
+pub fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios")
+}
+
+/// Every scenario, by name.
+pub fn all() -> Vec<Scenario> {
+    let mut names: Vec<String> = std::fs::read_dir(dir())
+        .expect("fixtures/scenarios exists")
+        .filter_map(|e| {
+            let file = e.ok()?.file_name().into_string().ok()?;
+            Some(file.strip_suffix(".request.json")?.to_string())
+        })
+        .collect();
+    names.sort();
+    names.into_iter().map(|name| load(&name)).collect()
+}
+
+/// One scenario by name; panics when it does not exist.
+pub fn named(name: &str) -> Scenario {
+    let scenario = load(name);
+    assert!(
+        scenario.request_path().exists(),
+        "no scenario {name} in fixtures/scenarios"
+    );
+    scenario
+}
+
+fn load(name: &str) -> Scenario {
+    let request = std::fs::read(dir().join(format!("{name}.request.json"))).unwrap_or_default();
+    let response = std::fs::read(dir().join(format!("{name}.response.json")));
+    let error = std::fs::read_to_string(dir().join(format!("{name}.error.txt")));
+    let expected = match (response, error) {
+        (Ok(bytes), _) => Expected::Response(bytes),
+        (_, Ok(line)) => Expected::Error(line),
+        _ => Expected::Missing,
+    };
+    Scenario {
+        name: name.to_string(),
+        request,
+        expected,
+    }
+}
