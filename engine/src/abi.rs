@@ -1,7 +1,7 @@
-//! The raw ABI of `engine.wasm`: no imports, five exports, JSON bytes in and out.
+//! The raw ABI of `engine.wasm`: no imports, six exports, JSON bytes in and out.
 //!
 //! - `alloc(len) -> ptr` / `dealloc(ptr, len)`: the host's buffers in the module's memory.
-//! - `decide(ptr, len) -> u64` and `render_report(ptr, len) -> u64`: read the input at
+//! - `decide`, `render_report` and `lookup_names` (each `(ptr, len) -> u64`): read the input at
 //!   `ptr..ptr+len`, return `(out_ptr << 32) | out_len` of a fresh buffer whose first byte
 //!   is `0` (the rest is the answer) or `1` (the rest is a one-line error). The host frees
 //!   it with `dealloc(out_ptr, out_len)`; the input buffer stays the host's to free.
@@ -42,6 +42,14 @@ pub unsafe extern "C" fn decide(ptr: u32, len: u32) -> u64 {
 pub unsafe extern "C" fn render_report(ptr: u32, len: u32) -> u64 {
     let input = core::slice::from_raw_parts(ptr as *const u8, len as usize);
     answer(crate::render_report_json(input).map_err(|e| e.to_string()))
+}
+
+/// # Safety
+/// `ptr..ptr+len` must be memory the host wrote through `alloc`.
+#[no_mangle]
+pub unsafe extern "C" fn lookup_names(ptr: u32, len: u32) -> u64 {
+    let input = core::slice::from_raw_parts(ptr as *const u8, len as usize);
+    answer(crate::lookup_names_json(input).map_err(|e| e.to_string()))
 }
 
 #[no_mangle]

@@ -94,6 +94,23 @@ pub fn render_report_json(input: &[u8]) -> Result<Vec<u8>, RequestError> {
     Ok(report::render_json(input)?.to_json())
 }
 
+/// The names a host looks up at Openprovider, for names as WHMCS holds them: a JSON
+/// array of strings in, the array of their [`lookup_name`]s out (`null` for a name that
+/// is no usable domain name). Hosts that cannot link the engine ask it this way.
+pub fn lookup_names_json(input: &[u8]) -> Result<Vec<u8>, RequestError> {
+    let names: Vec<serde_json::Value> = serde_json::from_slice(input).map_err(|e| {
+        RequestError::new("names", format!("expected an array of domain names ({e})"))
+    })?;
+    let mut looked_up = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let name = name
+            .as_str()
+            .ok_or_else(|| RequestError::new(format!("names[{i}]"), "expected a string"))?;
+        looked_up.push(lookup_name(name));
+    }
+    Ok(serde_json::to_vec_pretty(&looked_up).unwrap_or_default())
+}
+
 /// The name a domain is known by at Openprovider: trimmed, lower case, without a trailing
 /// dot, IDN labels in punycode; `None` when it is no usable domain name. Hosts look names
 /// up in this form, and the engine pairs in it.

@@ -8,8 +8,8 @@
 //! - [`whmcs`]: the WHMCS database (MySQL/MariaDB or SQLite).
 //! - [`progress`]: what a run shows on a terminal.
 //!
-//! The engine's three verbs, [`decide`], [`render_report`] and [`version`], are the same
-//! on every face; here either build of the engine answers them.
+//! The engine's verbs, [`decide`], [`render_report`], [`lookup_names`] and [`version`],
+//! are the same on every face; here either build of the engine answers them.
 
 pub mod config;
 pub mod mail;
@@ -53,6 +53,19 @@ pub fn render_report(input: &[u8], engine: EngineChoice) -> Result<Vec<u8>, Call
         }
         EngineChoice::Wasm => {
             wasm::WasmEngine::global().and_then(|e| e.render_report(input, wasm::Limits::default()))
+        }
+    }
+}
+
+/// A JSON array of domain names in, the names Openprovider knows them by out (`null`
+/// for a name that is no usable domain name).
+pub fn lookup_names(input: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
+    match engine {
+        EngineChoice::Native => {
+            opsync_engine::lookup_names_json(input).map_err(|e| CallError::Invalid(e.to_string()))
+        }
+        EngineChoice::Wasm => {
+            wasm::WasmEngine::global().and_then(|e| e.lookup_names(input, wasm::Limits::default()))
         }
     }
 }

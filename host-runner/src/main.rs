@@ -60,6 +60,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
         engine: EngineKind,
     },
+    /// The names to look up at Openprovider, for domain names as WHMCS holds them.
+    ///
+    /// Reads a JSON array of names from FILE (or standard input) and prints the array of
+    /// the names Openprovider knows them by (lower case, no trailing dot, IDN labels in
+    /// punycode; null for a name that is no usable domain name): the form the engine
+    /// pairs in. Exit status and errors as for `decide`.
+    LookupNames {
+        /// The input file; standard input when absent or "-".
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
+        engine: EngineKind,
+    },
     /// Print the engine's name and version (e.g. `opsync-engine 0.1.0`).
     Version {
         #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
@@ -166,7 +178,7 @@ impl From<EngineKind> for opsync::EngineChoice {
 enum ExitStatus {
     /// Done: an answer printed, a run completed, every law holds.
     Success,
-    /// `decide` / `render-report`: the input is invalid.
+    /// `decide` / `render-report` / `lookup-names`: the input is invalid.
     Invalid,
     /// No answer could be had (unreadable input, the engine out of fuel or memory).
     NoAnswer,
@@ -200,6 +212,7 @@ fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Decide { file, engine } => commands::decide(file, engine.into()),
         Command::RenderReport { file, engine } => commands::render_report(file, engine.into()),
+        Command::LookupNames { file, engine } => commands::lookup_names(file, engine.into()),
         Command::Version { engine } => commands::version(engine.into()),
         Command::Sync {
             run,

@@ -7,7 +7,7 @@
 //! - The compiled module is cached on disk, keyed by the engine's SHA-256, wasmtime's
 //!   version and this configuration, so a new process does not recompile it.
 //!
-//! The ABI (`alloc`, `dealloc`, `decide`, `render_report`, `version`) is described in
+//! The ABI (`alloc`, `dealloc`, `decide`, `render_report`, `lookup_names`, `version`) is described in
 //! `engine/src/abi.rs`. The module imports nothing; [`WasmEngine::new`] refuses one that does.
 
 use std::hash::{Hash, Hasher};
@@ -167,6 +167,11 @@ impl WasmEngine {
     /// `{response, dry_run?, send_empty?, failures?}` in, `{send, subject, text, html}` out.
     pub fn render_report(&self, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
         self.call("render_report", input, limits)
+    }
+
+    /// A JSON array of domain names in, the array of the names Openprovider knows them by out.
+    pub fn lookup_names(&self, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
+        self.call("lookup_names", input, limits)
     }
 
     /// The engine's name and version, e.g. `opsync-engine 0.1.0`.

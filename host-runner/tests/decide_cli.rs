@@ -127,6 +127,32 @@ fn render_report_refuses_bad_input_in_one_line_with_status_one() {
 }
 
 #[test]
+fn lookup_names_prints_the_names_openprovider_knows_through_either_engine() {
+    for engine in ["wasm", "native"] {
+        let out = opsync(
+            &["lookup-names", "--engine", engine],
+            r#"[" Example.COM. ", "Bücher.de", "a..com"]"#.as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{engine}");
+        let names: Vec<Option<String>> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            names,
+            vec![
+                Some("example.com".to_string()),
+                Some("xn--bcher-kva.de".to_string()),
+                None
+            ]
+        );
+        let bad = opsync(&["lookup-names", "--engine", engine], br#"["a.com", 7]"#);
+        assert_eq!(bad.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8(bad.stderr).unwrap(),
+            "opsync: names[1]: expected a string\n"
+        );
+    }
+}
+
+#[test]
 fn version_prints_the_engines_name_through_either_engine() {
     for engine in ["wasm", "native"] {
         let out = opsync(&["version", "--engine", engine], b"");

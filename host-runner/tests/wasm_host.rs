@@ -26,6 +26,7 @@ fn engine_wasm_imports_nothing_and_exports_the_abi() {
         "dealloc",
         "decide",
         "render_report",
+        "lookup_names",
         "version",
     ] {
         assert!(

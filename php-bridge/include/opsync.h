@@ -7,5 +7,6 @@
  */
 int32_t opsync_decide(const char *request, size_t request_len, uint8_t **out, size_t *out_len);
 int32_t opsync_render_report(const char *input, size_t input_len, uint8_t **out, size_t *out_len);
+int32_t opsync_lookup_names(const char *input, size_t input_len, uint8_t **out, size_t *out_len);
 int32_t opsync_version(uint8_t **out, size_t *out_len);
 void opsync_free(uint8_t *ptr, size_t len);

@@ -53,6 +53,25 @@ pub unsafe extern "C" fn opsync_render_report(
 }
 
 /// # Safety
+/// As for `opsync_decide`.
+#[no_mangle]
+pub unsafe extern "C" fn opsync_lookup_names(
+    input: *const c_char,
+    input_len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    let input = bytes(input, input_len);
+    answer(
+        std::panic::catch_unwind(|| {
+            WasmEngine::global().and_then(|e| e.lookup_names(input, Limits::default()))
+        }),
+        out,
+        out_len,
+    )
+}
+
+/// # Safety
 /// `out` and `out_len` are writable.
 #[no_mangle]
 pub unsafe extern "C" fn opsync_version(out: *mut *mut u8, out_len: *mut usize) -> i32 {

@@ -12,7 +12,7 @@ use FFI;
  * Runs the same engine.wasm as the `opsync` command, through the opsync_php library and
  * PHP's FFI, so WHMCS and cron decide identically. Where FFI is not enabled (FPM with
  * `ffi.enable=preload` and no preloading, say), it runs the `opsync` command's verb of
- * the same name instead (`decide`, `render-report`, `version`). The answer is the same
+ * the same name instead (`decide`, `render-report`, `lookup-names`, `version`). The answer is the same
  * bytes either way.
  *
  * Where things are found (first match wins):
@@ -115,6 +115,23 @@ final class Engine
             return $this->callLibrary('opsync_render_report', $inputJson);
         }
         return $this->runCommand('render-report', $inputJson);
+    }
+
+    /**
+     * The names Openprovider knows domains by, for names as WHMCS holds them: lower case,
+     * no trailing dot, IDN labels in punycode; null for a name that is no usable domain
+     * name. The form the engine pairs in, so hosts look names up in it.
+     *
+     * @param list<string> $names
+     * @return list<?string>
+     */
+    public function lookupNames(array $names): array
+    {
+        $input = json_encode(array_values($names), JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE);
+        $answer = $this->ffi !== null
+            ? $this->callLibrary('opsync_lookup_names', $input)
+            : $this->runCommand('lookup-names', $input);
+        return json_decode($answer, true, 512, JSON_THROW_ON_ERROR);
     }
 
     /** The engine's name and version, e.g. `opsync-engine 0.1.0`. */

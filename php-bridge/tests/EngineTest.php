@@ -105,6 +105,15 @@ final class EngineTest extends TestCase
         }
     }
 
+    /** @dataProvider modes */
+    public function testLookupNamesGivesTheFormTheEnginePairsIn(string $mode): void
+    {
+        self::assertSame(
+            ['example.com', 'xn--bcher-kva.de', null],
+            self::engine($mode)->lookupNames([' Example.COM. ', 'Bücher.de', 'not a name'])
+        );
+    }
+
     public function testVersionIsTheEnginesThroughEitherPath(): void
     {
         self::assertSame('opsync-engine 0.1.0', self::engine(Engine::MODE_FFI)->version());

@@ -6,6 +6,7 @@
 //! - `decide(request)`: a request object in, a response object out (plain JSON values).
 //! - `decideJson(text)`: the contract's bytes, identical to every other face.
 //! - `renderReport(input)` / `renderReportJson(text)`: the report email.
+//! - `lookupNames(names)`: the names Openprovider knows domains by (punycode, lower case).
 //! - `version()`: `opsync-engine 0.1.0`.
 //!
 //! Invalid requests throw an `Error` whose message is the contract's one-line error.
@@ -164,6 +165,17 @@ pub fn render_report_json(input: &str) -> Result<String, JsError> {
     let answer = opsync_engine::render_report_json(input.as_bytes())
         .map_err(|e| JsError::new(&e.to_string()))?;
     String::from_utf8(answer).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The names Openprovider knows domains by (`null` for a name that is no usable domain name).
+#[wasm_bindgen(js_name = lookupNames, unchecked_return_type = "(string | null)[]")]
+pub fn lookup_names(
+    #[wasm_bindgen(unchecked_param_type = "string[]")] names: JsValue,
+) -> Result<JsValue, JsError> {
+    let bytes = to_json(names)?;
+    let answer =
+        opsync_engine::lookup_names_json(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
+    from_json(&answer)
 }
 
 /// The engine's name and version.

@@ -50,6 +50,11 @@ test("renderReport and version", () => {
   assert.equal(engine.version(), "opsync-engine 0.1.0");
 });
 
+test("lookupNames gives the names Openprovider knows", () => {
+  assert.deepEqual(engine.lookupNames([" Example.COM. ", "Bücher.de", "a..com"]), ["example.com", "xn--bcher-kva.de", null]);
+  assert.throws(() => engine.lookupNames(["a.com", 7]), (e) => e.message === "names[1]: expected a string");
+});
+
 test("the TypeScript types describe the request and the response", () => {
   const dts = readFileSync(path.join(here, "../pkg-node/opsync_engine_js.d.ts"), "utf8");
   for (const needle of ["export interface Request", "export interface Response", "decide(request: Request): Response"]) {

@@ -1,5 +1,5 @@
-//! `opsync decide`, `opsync render-report`, `opsync version`: the engine's three verbs,
-//! exactly as every other face answers them.
+//! `opsync decide`, `opsync render-report`, `opsync lookup-names`, `opsync version`: the
+//! engine's verbs, exactly as every other face answers them.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -14,6 +14,10 @@ pub(crate) fn decide(file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus 
 
 pub(crate) fn render_report(file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus {
     answer(file, |input| opsync::render_report(input, engine))
+}
+
+pub(crate) fn lookup_names(file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus {
+    answer(file, |input| opsync::lookup_names(input, engine))
 }
 
 pub(crate) fn version(engine: EngineChoice) -> ExitStatus {
