@@ -77,12 +77,14 @@ js: deps-wasm-tools
 js-test: js
 	node --test engine/js/test/
 
-# The PHP face needs the FFI library and, for its fallback, the opsync command.
+# The PHP face needs the FFI library and, for its fallback, the opsync command; the
+# drop-in's end-to-end tests run the Openprovider sandbox and MariaDB too.
 php:
-	$(CARGO) build -p opsync-php -p opsync
+	$(CARGO) build -p opsync-php -p opsync -p opsync-testkit --bins
 
-php-test: php deps-debian
-	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync phpunit
+php-test: php deps-debian deps-mariadb
+	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
+	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit
 
 bench:
 	$(CARGO) bench -p opsync-engine

@@ -1,7 +1,8 @@
 //! One sync run, the cron flow, one function per step:
 //!
 //! lock -> [`read_whmcs`] -> [`read_openprovider`] -> [`decide`] -> [`apply_openprovider`]
-//! -> [`apply_whmcs`] -> [`advance_cursor`] -> [`render_report`] -> [`mail_report`].
+//! -> [`apply_whmcs`] -> [`advance_cursor`] -> [`render_report`] -> [`mail_report`] ->
+//! [`record_run`] (the run history, shared with the PHP drop-in).
 //!
 //! The host decides nothing: what is written, and where, is each result's
 //! `openprovider_update`, `whmcs_update` and `activity`, as the engine gave them; what the
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub lookup: Lookup,
     /// Mail the report when it is worth sending (`opsync sync`; `opsync plan` does not).
     pub mail: bool,
+    /// Add the run to the run history (`opsync sync`, dry runs included; not `plan`).
+    pub record: bool,
 }
 
 /// What a completed run did.
@@ -81,6 +84,7 @@ pub async fn run(
     options: RunOptions,
     progress: &dyn Progress,
 ) -> Result<RunOutcome, RunError> {
+    let started = now_text();
     progress.step("reading WHMCS");
     let store = Whmcs::connect(config.database_url.expose()).await?;
     let _lock = store.lock_run().await?.ok_or(RunError::Locked)?;
@@ -129,6 +133,9 @@ pub async fn run(
     } else {
         Mailed::NotSent
     };
+    if options.record {
+        record_run(&store, options, &started, &response, &failures, &report).await?;
+    }
     progress.finish();
     Ok(RunOutcome {
         response,
@@ -335,6 +342,29 @@ async fn mail_report(config: &Config, store: &Whmcs, report: &Report) -> Mailed 
         Ok(n) => Mailed::Sent(n),
         Err(e) => Mailed::Failed(e),
     }
+}
+
+/// The run, in the run history both hosts write.
+async fn record_run(
+    store: &Whmcs,
+    options: RunOptions,
+    started: &str,
+    response: &Response,
+    failures: &[Failure],
+    report: &Report,
+) -> Result<(), RunError> {
+    store
+        .record_run(&crate::whmcs::RunRecord {
+            started_at: started,
+            finished_at: &now_text(),
+            host: "opsync",
+            mode: if options.dry_run { "dry-run" } else { "sync" },
+            summary: &response.summary,
+            failures: failures.len(),
+            report,
+        })
+        .await?;
+    Ok(())
 }
 
 /// The local time as WHMCS writes `tblactivitylog.date`.

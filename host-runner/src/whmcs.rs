@@ -69,6 +69,37 @@ pub enum RunLock {
     None,
 }
 
+/// The run history both hosts write (the PHP drop-in creates the same table).
+const CREATE_RUNS_MYSQL: &str = "CREATE TABLE IF NOT EXISTS opsync_runs (\
+    id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, started_at VARCHAR(19) NOT NULL, \
+    finished_at VARCHAR(19) NOT NULL, host VARCHAR(16) NOT NULL, mode VARCHAR(8) NOT NULL, \
+    rows_checked INT NOT NULL, changed_rows INT NOT NULL, whmcs_updates INT NOT NULL, \
+    openprovider_updates INT NOT NULL, errors INT NOT NULL, warnings INT NOT NULL, \
+    failures INT NOT NULL, subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, \
+    report_html MEDIUMTEXT NOT NULL)";
+const CREATE_RUNS_SQLITE: &str = "CREATE TABLE IF NOT EXISTS opsync_runs (\
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, \
+    host TEXT NOT NULL, mode TEXT NOT NULL, rows_checked INTEGER NOT NULL, \
+    changed_rows INTEGER NOT NULL, whmcs_updates INTEGER NOT NULL, \
+    openprovider_updates INTEGER NOT NULL, errors INTEGER NOT NULL, warnings INTEGER NOT NULL, \
+    failures INTEGER NOT NULL, subject TEXT NOT NULL, report_text TEXT NOT NULL, \
+    report_html TEXT NOT NULL)";
+
+/// One finished run, for the run history.
+#[derive(Debug, Clone)]
+pub struct RunRecord<'a> {
+    /// `YYYY-MM-DD HH:MM:SS`, local time.
+    pub started_at: &'a str,
+    pub finished_at: &'a str,
+    /// `opsync` (this command) or `whmcs` (the PHP drop-in).
+    pub host: &'a str,
+    /// `sync` or `dry-run`.
+    pub mode: &'a str,
+    pub summary: &'a opsync_engine::Summary,
+    pub failures: usize,
+    pub report: &'a opsync_engine::Report,
+}
+
 /// `userid` and the engine's columns of `tbldomains d`, each read as text.
 fn columns() -> String {
     std::iter::once("userid")
@@ -260,6 +291,43 @@ impl Whmcs {
             insert_activity(&mut tx, line, userid, now).await?;
         }
         tx.commit().await.map_err(query_error)
+    }
+
+    /// Adds a finished run to the run history both hosts write.
+    pub async fn record_run(&self, run: &RunRecord<'_>) -> Result<(), StoreError> {
+        let create = if self.mysql {
+            CREATE_RUNS_MYSQL
+        } else {
+            CREATE_RUNS_SQLITE
+        };
+        sqlx::query(create)
+            .execute(&self.pool)
+            .await
+            .map_err(query_error)?;
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO opsync_runs (started_at, finished_at, host, mode, rows_checked, \
+             changed_rows, whmcs_updates, openprovider_updates, errors, warnings, failures, \
+             subject, report_text, report_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run.started_at.to_string())
+        .bind(run.finished_at.to_string())
+        .bind(run.host.to_string())
+        .bind(run.mode.to_string())
+        .bind(count(run.summary.rows))
+        .bind(count(run.summary.changed_rows))
+        .bind(count(run.summary.whmcs_updates))
+        .bind(count(run.summary.openprovider_updates))
+        .bind(count(run.summary.errors))
+        .bind(count(run.summary.warnings))
+        .bind(count(run.failures as u64))
+        .bind(run.report.subject.clone())
+        .bind(run.report.text.clone())
+        .bind(run.report.html.clone())
+        .execute(&self.pool)
+        .await
+        .map_err(query_error)?;
+        Ok(())
     }
 
     /// `(name, email)` of active admins whose role receives system emails.

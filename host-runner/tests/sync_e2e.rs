@@ -144,6 +144,31 @@ impl World {
         )
     }
 
+    /// The run history: `host|mode|rows_checked|changed_rows|subject`, oldest first.
+    async fn runs(&self) -> Vec<String> {
+        let store = opsync::whmcs::Whmcs::connect(&self.db.url).await.unwrap();
+        sqlx::query(
+            "SELECT CAST(host AS CHAR), CAST(mode AS CHAR), CAST(rows_checked AS CHAR), \
+             CAST(changed_rows AS CHAR), CAST(subject AS CHAR) FROM opsync_runs ORDER BY id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            use sqlx::Row;
+            (0..5)
+                .map(|i| {
+                    r.try_get::<String, _>(i).unwrap_or_else(|_| {
+                        String::from_utf8(r.try_get::<Vec<u8>, _>(i).unwrap()).unwrap()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+    }
+
     async fn finish(self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         self.db.finish().await;
@@ -267,6 +292,15 @@ async fn a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
     let send_empty = world.opsync(&["sync", "--send-empty"]).await;
     assert_eq!(send_empty.status.code(), Some(0));
     assert_eq!(world.sink.mails().len(), 2, "--send-empty mails every run");
+    assert_eq!(
+        world.runs().await,
+        vec![
+            "opsync|sync|5|2|Domain Synchronisation Report: 2 domains changed",
+            "opsync|sync|5|0|Domain Synchronisation Report: no changes",
+            "opsync|sync|5|0|Domain Synchronisation Report: no changes",
+        ],
+        "every sync is in the run history"
+    );
     world.finish().await;
 }
 
@@ -295,6 +329,11 @@ async fn a_dry_run_changes_nothing_and_reports_what_would_change(db: TestDb, nam
         text(&plan)
     );
     assert_eq!(world.sink.mails().len(), 1, "plan mails nothing");
+    assert_eq!(
+        world.runs().await,
+        vec!["opsync|dry-run|5|2|[dry run] Domain Synchronisation Report: 2 domains would change"],
+        "the dry run is in the run history, the plan is not"
+    );
     world.finish().await;
 }
 

@@ -50,6 +50,8 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
             LookupArg::PerDomain => Lookup::PerDomain,
         },
         mail,
+        // `plan` promises to write nothing, not even a line of history.
+        record: matches!(mode, SyncMode::Sync { .. }),
     };
     let outcome = match runtime.block_on(opsync::sync::run(&config, options, &Terminal::new())) {
         Ok(outcome) => outcome,

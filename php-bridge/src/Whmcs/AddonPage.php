@@ -1,0 +1,108 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Whmcs;
+
+/**
+ * The addon's admin page, as HTML: what a run just did, the settings in effect and where
+ * each came from, the "Plan" and "Sync now" buttons, the last runs of both hosts, and one
+ * run's report. Everything that came from the database or Openprovider is escaped.
+ */
+final class AddonPage
+{
+    /** @var list<string> */
+    private array $parts = [];
+    /** @var list<string> */
+    private array $errors = [];
+
+    public function __construct(private readonly string $moduleLink)
+    {
+    }
+
+    public function error(string $message): void
+    {
+        $this->errors[] = $message;
+    }
+
+    public function outcome(string $action, RunOutcome $outcome): void
+    {
+        $title = $action === 'plan' ? 'Plan: what a sync would change (nothing was written)' : 'Sync done';
+        $mail = match (true) {
+            $outcome->mailed => 'The report was mailed to the admins with System emails.',
+            $outcome->mailError !== null => 'WHMCS did not send the report: ' . $outcome->mailError,
+            default => '',
+        };
+        $this->parts[] = '<div class="alert alert-info"><h3>' . self::e($title) . '</h3><p><strong>'
+            . self::e($outcome->report['subject']) . '</strong></p>'
+            . ($mail !== '' ? '<p>' . self::e($mail) . '</p>' : '')
+            . '<pre style="white-space:pre-wrap">' . self::e($outcome->report['text']) . '</pre></div>';
+    }
+
+    public function settings(Settings $settings): void
+    {
+        $rows = '';
+        foreach ($settings->policy as $field => $value) {
+            $rows .= '<tr><td>' . self::e($field) . '</td><td>' . self::e(json_encode($value, JSON_UNESCAPED_SLASHES) ?: '')
+                . '</td><td>' . self::e($settings->sources[$field] ?? '') . '</td></tr>';
+        }
+        $batch = $settings->batchSize === null ? 'all' : (string) $settings->batchSize;
+        $rows .= '<tr><td>domains per run</td><td>' . self::e($batch) . '</td><td>'
+            . self::e($settings->sources['batch_size'] ?? '') . '</td></tr>';
+        $rows .= '<tr><td>Openprovider API</td><td>' . self::e($settings->baseUrl) . '</td><td>'
+            . self::e($settings->sources['api'] ?? '') . '</td></tr>';
+        $this->parts[] = '<h3>Settings in effect</h3><p>Policy fields not listed keep the defaults '
+            . 'of opsync\'s contract.</p><table class="table table-condensed"><tr><th>Setting</th><th>Value</th>'
+            . '<th>From</th></tr>' . $rows . '</table>'
+            . '<form method="post" action="' . self::e($this->moduleLink) . '" style="display:inline">'
+            . '<input type="hidden" name="opsync_action" value="plan">'
+            . '<button type="submit" class="btn btn-default">Plan (change nothing)</button></form> '
+            . '<form method="post" action="' . self::e($this->moduleLink) . '" style="display:inline">'
+            . '<input type="hidden" name="opsync_action" value="sync">'
+            . '<button type="submit" class="btn btn-primary">Sync now</button></form>';
+    }
+
+    /** @param list<array<string, string>> $runs newest first */
+    public function runs(array $runs): void
+    {
+        if ($runs === []) {
+            $this->parts[] = '<h3>Last runs</h3><p>No run yet.</p>';
+            return;
+        }
+        $rows = '';
+        foreach ($runs as $run) {
+            $link = $this->moduleLink . (str_contains($this->moduleLink, '?') ? '&' : '?') . 'run=' . rawurlencode($run['id']);
+            $rows .= '<tr><td>' . self::e($run['started_at']) . '</td><td>' . self::e($run['host']) . '</td><td>'
+                . self::e($run['mode']) . '</td><td>' . self::e($run['rows_checked']) . '</td><td>'
+                . self::e($run['changed_rows']) . '</td><td>' . self::e($run['errors']) . '</td><td>'
+                . self::e($run['warnings']) . '</td><td>' . self::e($run['failures']) . '</td><td><a href="'
+                . self::e($link) . '">' . self::e($run['subject']) . '</a></td></tr>';
+        }
+        $this->parts[] = '<h3>Last runs</h3><table class="table table-striped"><tr><th>Started</th><th>Host</th>'
+            . '<th>Mode</th><th>Domains</th><th>Changed</th><th>Errors</th><th>Warnings</th><th>Failed writes</th>'
+            . '<th>Report</th></tr>' . $rows . '</table>';
+    }
+
+    /** @param ?array<string, string> $run */
+    public function shownRun(?array $run): void
+    {
+        if ($run === null) {
+            $this->errors[] = 'No such run.';
+            return;
+        }
+        $this->parts[] = '<h3>Report of the ' . self::e($run['mode']) . ' run of ' . self::e($run['started_at'])
+            . ' (' . self::e($run['host']) . ')</h3><p><strong>' . self::e($run['subject']) . '</strong></p>'
+            . '<pre style="white-space:pre-wrap">' . self::e($run['report_text']) . '</pre>';
+    }
+
+    public function html(): string
+    {
+        $errors = array_map(static fn (string $e): string => '<div class="alert alert-danger">' . self::e($e) . '</div>', $this->errors);
+        return '<div class="opsync">' . implode("\n", $errors) . implode("\n", $this->parts) . '</div>';
+    }
+
+    private static function e(string $text): string
+    {
+        return htmlspecialchars($text, ENT_QUOTES | ENT_SUBSTITUTE | ENT_HTML5, 'UTF-8');
+    }
+}

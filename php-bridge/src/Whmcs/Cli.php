@@ -1,0 +1,109 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Whmcs;
+
+use Opsync\Engine;
+use Opsync\OpsyncException;
+
+/**
+ * `php modules/registrars/openprovider/cron/DomainSync.php [--dry-run] [--batch N] [--all]
+ * [--verbose]`: the drop-in at the old cron's path. Exit status as `opsync sync`: 0 the run
+ * completed (per-domain problems are in the report), 2 a bad command line, 4 another run
+ * holds the lock, 5 the run could not complete (the one line says why).
+ */
+final class Cli
+{
+    public const EXIT_OK = 0;
+    public const EXIT_USAGE = 2;
+    public const EXIT_LOCKED = 4;
+    public const EXIT_NOT_COMPLETED = 5;
+
+    public const USAGE = <<<'TXT'
+        Usage: php DomainSync.php [--dry-run] [--batch N] [--all] [--verbose]
+
+        Syncs the WHMCS domains of the Openprovider registrar with Openprovider (opsync).
+        Openprovider leads status, expiry date and due date; WHMCS leads auto-renew and ID
+        protection. Settings: Setup > Addon Modules > opsync, else the Openprovider module's
+        advanced configuration.
+
+          --dry-run   change nothing anywhere; report (and mail) what would change
+          --batch N   only the next N domains (never-synced first, then the oldest)
+          --all       every domain, whatever the configured batch size
+          --verbose   say what happens, on standard error
+
+        Exit status: 0 the run completed, 4 another run holds the lock, 5 it could not complete.
+        TXT;
+
+    /**
+     * @param list<string> $argv
+     * @param resource $out
+     * @param resource $err
+     */
+    public static function main(array $argv, Host $host, $out = STDOUT, $err = STDERR): int
+    {
+        $dryRun = false;
+        $batch = null;
+        $all = false;
+        $verbose = false;
+        $args = \array_slice($argv, 1);
+        for ($i = 0; $i < \count($args); $i++) {
+            $arg = $args[$i];
+            switch (true) {
+                case $arg === '--dry-run':
+                    $dryRun = true;
+                    break;
+                case $arg === '--all':
+                    $all = true;
+                    break;
+                case $arg === '--verbose' || $arg === '-v' || $arg === '--debug':
+                    $verbose = true;
+                    break;
+                case $arg === '--batch' || str_starts_with($arg, '--batch='):
+                    $value = $arg === '--batch' ? ($args[++$i] ?? '') : substr($arg, \strlen('--batch='));
+                    if (!ctype_digit($value)) {
+                        return self::fail($err, "--batch needs a number of domains, not \"$value\"", self::EXIT_USAGE);
+                    }
+                    $batch = (int) $value === 0 ? null : (int) $value;
+                    $all = $all || (int) $value === 0;
+                    break;
+                case $arg === '--help' || $arg === '-h':
+                    fwrite($out, self::USAGE . "\n");
+                    return self::EXIT_OK;
+                default:
+                    return self::fail($err, "unknown argument \"$arg\" (see --help)", self::EXIT_USAGE);
+            }
+        }
+        $say = $verbose ? static function (string $line) use ($err): void {
+            fwrite($err, 'opsync: ' . $line . "\n");
+        } : null;
+
+        try {
+            $store = new Store($host->pdo(), $host);
+            $settings = Settings::read($host, $store, getenv());
+            $sync = new Sync($host, new Engine(), $settings, null, $say);
+            $outcome = $sync->run(new RunOptions($dryRun, $batch, $all));
+        } catch (Locked $e) {
+            return self::fail($err, $e->getMessage(), self::EXIT_LOCKED);
+        } catch (OpsyncException | \PDOException | \JsonException $e) {
+            return self::fail($err, $e->getMessage(), self::EXIT_NOT_COMPLETED);
+        }
+        $report = $outcome->report;
+        // Under cron, a run with nothing to say prints nothing (cron mails any output).
+        if ($report['send'] || (\function_exists('posix_isatty') && posix_isatty($out))) {
+            fwrite($out, $report['subject'] . "\n\n" . $report['text'] . "\n");
+        }
+        if ($outcome->mailError !== null) {
+            return self::fail($err, 'WHMCS did not send the report: ' . $outcome->mailError, self::EXIT_NOT_COMPLETED);
+        }
+        return self::EXIT_OK;
+    }
+
+    /** @param resource $err */
+    private static function fail($err, string $message, int $status): int
+    {
+        fwrite($err, 'opsync: ' . str_replace(["\r", "\n"], ' ', $message) . "\n");
+        return $status;
+    }
+}

@@ -1,0 +1,47 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Whmcs;
+
+/**
+ * The one seam between opsync and WHMCS: everything the drop-in needs from WHMCS itself.
+ * `WhmcsHost` is the production implementation and the only code that calls WHMCS;
+ * everything else is plain PHP on the PDO this hands out.
+ */
+interface Host
+{
+    /** WHMCS's own database connection (`Capsule::connection()->getPdo()`). */
+    public function pdo(): \PDO;
+
+    /**
+     * The Openprovider registrar module's settings, decrypted: `Username`, `Password`,
+     * `test_mode` (`'on'` or `''`), as `getRegistrarConfigOptions('openprovider')` gives them.
+     *
+     * @return array<string, mixed>
+     */
+    public function registrarSettings(): array;
+
+    /** One line in WHMCS's activity log, for a client (`logActivity`). */
+    public function activity(string $line, int $clientId): void;
+
+    /**
+     * One API call in WHMCS's module log (`logModuleCall`), recorded only while the Module
+     * Log is on; every string of `$secrets` is masked out of what is stored.
+     *
+     * @param list<string> $secrets
+     */
+    public function moduleLog(string $action, string $request, string $response, array $secrets): void;
+
+    /**
+     * Mails the admins whose role receives system emails (`localAPI('SendAdminEmail')`
+     * with `type => 'system'`). Returns null when WHMCS accepted it, else why not.
+     */
+    public function mailAdmins(string $subject, string $html): ?string;
+
+    /** Registers a hook (`add_hook`). */
+    public function hook(string $name, int $priority, callable $fn): void;
+
+    /** The WHMCS root folder (`ROOTDIR`). */
+    public function rootDir(): string;
+}

@@ -1,0 +1,342 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Whmcs;
+
+use PDO;
+
+/**
+ * The WHMCS database on WHMCS's own PDO, with the native runner's SQL
+ * (`host-runner/src/whmcs.rs`), so either host may run against the same database:
+ *
+ * - rows read as text (`CAST(... AS CHAR)`), exactly as the native runner reads them;
+ * - the same run lock (`GET_LOCK('opsync_sync:<database>')`: a native run and a PHP run
+ *   never overlap), the same cursor table for batches, the same run history;
+ * - the engine's `whmcs_update`s run as given: one row per transaction, `SET` what it
+ *   sets `WHERE` the row still holds what was read, the row's activity lines in the same
+ *   transaction. This class names no column the engine owns.
+ * - every value a bound parameter; column names from the engine checked to be plain
+ *   identifiers before they reach the SQL text.
+ */
+final class Store
+{
+    /** The columns the engine reads (`opsync_engine::columns::WHMCS_COLUMNS`), in order. */
+    public const COLUMNS = ['id', 'domain', 'status', 'expirydate', 'nextduedate', 'nextinvoicedate', 'donotrenew', 'idprotection'];
+
+    /** Openprovider's rows only (the registrar column holds the module name). */
+    private const OURS = "LOWER(d.registrar) = 'openprovider'";
+
+    private const CREATE_CURSOR = 'CREATE TABLE IF NOT EXISTS opsync_sync_state '
+        . '(domain_id INT NOT NULL PRIMARY KEY, last_sync VARCHAR(19) NOT NULL)';
+
+    public const CREATE_RUNS = 'CREATE TABLE IF NOT EXISTS opsync_runs ('
+        . 'id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, started_at VARCHAR(19) NOT NULL, '
+        . 'finished_at VARCHAR(19) NOT NULL, host VARCHAR(16) NOT NULL, mode VARCHAR(8) NOT NULL, '
+        . 'rows_checked INT NOT NULL, changed_rows INT NOT NULL, whmcs_updates INT NOT NULL, '
+        . 'openprovider_updates INT NOT NULL, errors INT NOT NULL, warnings INT NOT NULL, '
+        . 'failures INT NOT NULL, subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, '
+        . 'report_html MEDIUMTEXT NOT NULL)';
+
+    private bool $locked = false;
+
+    public function __construct(private readonly PDO $pdo, private readonly Host $host)
+    {
+        $this->pdo->setAttribute(PDO::ATTR_ERRMODE, PDO::ERRMODE_EXCEPTION);
+    }
+
+    /** Takes the run lock; false at once when another run (of either host) holds it. */
+    public function lock(): bool
+    {
+        $got = $this->pdo->query("SELECT CAST(GET_LOCK(CONCAT('opsync_sync:', DATABASE()), 0) AS CHAR)")->fetchColumn();
+        $this->locked = (string) $got === '1';
+        return $this->locked;
+    }
+
+    public function unlock(): void
+    {
+        if ($this->locked) {
+            $this->pdo->query("SELECT RELEASE_LOCK(CONCAT('opsync_sync:', DATABASE()))")->fetchColumn();
+            $this->locked = false;
+        }
+    }
+
+    /**
+     * Every Openprovider row, by id: `['userid' => int, 'row' => [column => text|null]]`.
+     *
+     * @return list<array{userid: int, row: array<string, int|string|null>}>
+     */
+    public function rows(): array
+    {
+        return $this->select('SELECT ' . self::columns() . ' FROM tbldomains d WHERE ' . self::OURS . ' ORDER BY d.id', []);
+    }
+
+    /**
+     * The next `$limit` rows of a batched run: never-synced rows first, then the longest
+     * ago, by id within each.
+     *
+     * @return list<array{userid: int, row: array<string, int|string|null>}>
+     */
+    public function nextBatch(int $limit): array
+    {
+        $this->pdo->exec(self::CREATE_CURSOR);
+        $sql = 'SELECT ' . self::columns() . ' FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id '
+            . 'WHERE ' . self::OURS . ' ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?';
+        return $this->select($sql, [[$limit, PDO::PARAM_INT]]);
+    }
+
+    /**
+     * One `tbldomains` row by id, or null (for `_Sync`).
+     *
+     * @return ?array{userid: int, row: array<string, int|string|null>}
+     */
+    public function row(int $id): ?array
+    {
+        return $this->select('SELECT ' . self::columns() . ' FROM tbldomains d WHERE d.id = ?', [[$id, PDO::PARAM_INT]])[0] ?? null;
+    }
+
+    /**
+     * Records that these rows were synced at `$now`.
+     *
+     * @param list<int> $ids
+     */
+    public function markSynced(array $ids, string $now): void
+    {
+        $this->pdo->exec(self::CREATE_CURSOR);
+        $this->transaction(function () use ($ids, $now): void {
+            $delete = $this->pdo->prepare('DELETE FROM opsync_sync_state WHERE domain_id = ?');
+            $insert = $this->pdo->prepare('INSERT INTO opsync_sync_state (domain_id, last_sync) VALUES (?, ?)');
+            foreach ($ids as $id) {
+                $delete->execute([$id]);
+                $insert->execute([$id, $now]);
+            }
+        });
+    }
+
+    /**
+     * Runs one of the engine's `whmcs_update`s and, if it matched the row, writes the row's
+     * activity lines, all in one transaction. False when the row changed since it was read
+     * (nothing is written then).
+     *
+     * @param array{set: array<string, mixed>, where: array<string, mixed>} $update
+     * @param list<string> $lines
+     */
+    public function apply(array $update, array $lines, int $clientId): bool
+    {
+        if ($update['set'] === []) {
+            return true;
+        }
+        $sets = [];
+        $params = [];
+        foreach ($update['set'] as $column => $value) {
+            $sets[] = self::identifier((string) $column) . ' = ?';
+            $params[] = $value;
+        }
+        $guard = $update['where'];
+        if (!\is_int($guard['id'] ?? null)) {
+            throw new StoreError('the engine gave an update without a row id');
+        }
+        $sql = 'UPDATE tbldomains SET ' . implode(', ', $sets) . ' WHERE id = ?';
+        $params[] = $guard['id'];
+        unset($guard['id']);
+        foreach ($guard as $column => $old) {
+            $column = self::identifier((string) $column);
+            if ($old === null) {
+                $sql .= " AND $column IS NULL";
+            } elseif (\is_string($old)) {
+                // Text is compared as text: the guard holds what was read with CAST.
+                $sql .= " AND CAST($column AS CHAR) = ?";
+                $params[] = $old;
+            } else {
+                $sql .= " AND $column = ?";
+                $params[] = $old;
+            }
+        }
+        return $this->transaction(function () use ($sql, $params, $lines, $clientId): bool {
+            $statement = $this->pdo->prepare($sql);
+            foreach ($params as $i => $value) {
+                $statement->bindValue($i + 1, ...self::typed($value));
+            }
+            $statement->execute();
+            if ($statement->rowCount() !== 1) {
+                return false;
+            }
+            foreach ($lines as $line) {
+                $this->host->activity($line, $clientId);
+            }
+            return true;
+        }, commitWhen: static fn (bool $written): bool => $written);
+    }
+
+    /** Activity lines for a row, outside any update (Openprovider's side, once it accepted). */
+    public function logActivity(array $lines, int $clientId): void
+    {
+        foreach ($lines as $line) {
+            $this->host->activity($line, $clientId);
+        }
+    }
+
+    /**
+     * Adds a finished run to the run history both hosts write.
+     *
+     * @param array<string, int|string> $run
+     */
+    public function recordRun(array $run): void
+    {
+        $this->pdo->exec(self::CREATE_RUNS);
+        $columns = ['started_at', 'finished_at', 'host', 'mode', 'rows_checked', 'changed_rows', 'whmcs_updates',
+            'openprovider_updates', 'errors', 'warnings', 'failures', 'subject', 'report_text', 'report_html'];
+        $statement = $this->pdo->prepare('INSERT INTO opsync_runs (' . implode(', ', $columns) . ') VALUES ('
+            . implode(', ', array_fill(0, \count($columns), '?')) . ')');
+        $statement->execute(array_map(static fn (string $c) => $run[$c], $columns));
+    }
+
+    /**
+     * The last runs, newest first (without their reports).
+     *
+     * @return list<array<string, string>>
+     */
+    public function lastRuns(int $limit): array
+    {
+        $this->pdo->exec(self::CREATE_RUNS);
+        $statement = $this->pdo->prepare('SELECT CAST(id AS CHAR) AS id, started_at, finished_at, host, mode, '
+            . 'CAST(rows_checked AS CHAR) AS rows_checked, CAST(changed_rows AS CHAR) AS changed_rows, '
+            . 'CAST(errors AS CHAR) AS errors, CAST(warnings AS CHAR) AS warnings, '
+            . 'CAST(failures AS CHAR) AS failures, subject FROM opsync_runs ORDER BY id DESC LIMIT ?');
+        $statement->bindValue(1, $limit, PDO::PARAM_INT);
+        $statement->execute();
+        return $statement->fetchAll(PDO::FETCH_ASSOC);
+    }
+
+    /** When the last sync (not a dry run) of either host finished, or null. */
+    public function lastSyncAt(): ?string
+    {
+        $this->pdo->exec(self::CREATE_RUNS);
+        $last = $this->pdo->query("SELECT MAX(finished_at) FROM opsync_runs WHERE mode = 'sync'")->fetchColumn();
+        return \is_string($last) && $last !== '' ? $last : null;
+    }
+
+    /** @return ?array<string, string> one run with its report */
+    public function run(int $id): ?array
+    {
+        $this->pdo->exec(self::CREATE_RUNS);
+        $statement = $this->pdo->prepare('SELECT CAST(id AS CHAR) AS id, started_at, host, mode, subject, report_text '
+            . 'FROM opsync_runs WHERE id = ?');
+        $statement->execute([$id]);
+        $row = $statement->fetch(PDO::FETCH_ASSOC);
+        return \is_array($row) ? $row : null;
+    }
+
+    /** Creates opsync's own tables (the addon's activation). */
+    public function createTables(): void
+    {
+        $this->pdo->exec(self::CREATE_CURSOR);
+        $this->pdo->exec(self::CREATE_RUNS);
+    }
+
+    /**
+     * The opsync addon's stored settings (`tbladdonmodules`).
+     *
+     * @return array<string, string>
+     */
+    public function addonSettings(): array
+    {
+        $statement = $this->pdo->prepare('SELECT setting, CAST(value AS CHAR) FROM tbladdonmodules WHERE module = ?');
+        $statement->execute(['opsync']);
+        $settings = [];
+        foreach ($statement->fetchAll(PDO::FETCH_NUM) as [$setting, $value]) {
+            $settings[(string) $setting] = (string) $value;
+        }
+        return $settings;
+    }
+
+    /**
+     * Runs `$work` in a transaction: committed when `$commitWhen` says so (default:
+     * always), rolled back otherwise and on any exception.
+     *
+     * @template T
+     * @param callable(): T $work
+     * @param ?callable(T): bool $commitWhen
+     * @return T
+     */
+    private function transaction(callable $work, ?callable $commitWhen = null)
+    {
+        $this->pdo->beginTransaction();
+        try {
+            $result = $work();
+        } catch (\Throwable $e) {
+            $this->pdo->rollBack();
+            throw $e;
+        }
+        if ($commitWhen === null || $commitWhen($result)) {
+            $this->pdo->commit();
+        } else {
+            $this->pdo->rollBack();
+        }
+        return $result;
+    }
+
+    /**
+     * @param list<array{0: mixed, 1: int}> $params
+     * @return list<array{userid: int, row: array<string, int|string|null>}>
+     */
+    private function select(string $sql, array $params): array
+    {
+        $statement = $this->pdo->prepare($sql);
+        foreach ($params as $i => [$value, $type]) {
+            $statement->bindValue($i + 1, $value, $type);
+        }
+        $statement->execute();
+        $rows = [];
+        foreach ($statement->fetchAll(PDO::FETCH_NUM) as $values) {
+            $userid = (int) array_shift($values);
+            $row = [];
+            foreach (self::COLUMNS as $i => $column) {
+                $value = $values[$i];
+                $row[$column] = $value === null ? null : (string) $value;
+            }
+            $id = (string) $row['id'];
+            if (!ctype_digit($id) || (int) $id < 1) {
+                throw new StoreError("tbldomains has a row whose id \"$id\" is not a number");
+            }
+            $row['id'] = (int) $id;
+            $row['domain'] ??= '';
+            $rows[] = ['userid' => $userid, 'row' => $row];
+        }
+        return $rows;
+    }
+
+    /** `userid` and the engine's columns of `tbldomains d`, each read as text. */
+    private static function columns(): string
+    {
+        return implode(', ', array_map(
+            static fn (string $c): string => "CAST(d.$c AS CHAR)",
+            array_merge(['userid'], self::COLUMNS)
+        ));
+    }
+
+    /** A column name from the engine, checked to be a plain identifier before it becomes SQL. */
+    private static function identifier(string $name): string
+    {
+        if (preg_match('/\A[a-z0-9_]+\z/', $name) !== 1) {
+            throw new StoreError("refused to write: \"$name\" is not a column name (the engine's answer is damaged)");
+        }
+        return $name;
+    }
+
+    /**
+     * A JSON value from the engine's answer as a PDO value and type.
+     *
+     * @return array{0: mixed, 1: int}
+     */
+    private static function typed(mixed $value): array
+    {
+        return match (true) {
+            $value === null => [null, PDO::PARAM_NULL],
+            \is_bool($value) => [(int) $value, PDO::PARAM_INT],
+            \is_int($value) => [$value, PDO::PARAM_INT],
+            \is_string($value), \is_float($value) => [(string) $value, PDO::PARAM_STR],
+            default => throw new StoreError('refused to write: ' . json_encode($value) . ' is not a value a column holds'),
+        };
+    }
+}

@@ -1,0 +1,69 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Whmcs;
+
+/**
+ * The production `Host`: the only code of opsync that calls WHMCS, and only these of its
+ * functions: `Capsule::connection()->getPdo()`, `getRegistrarConfigOptions`,
+ * `logActivity`, `logModuleCall`, `localAPI('SendAdminEmail')` and `add_hook`.
+ */
+final class WhmcsHost implements Host
+{
+    private const MODULE = 'opsync';
+
+    public function __construct()
+    {
+        if (!\defined('WHMCS') || !\defined('ROOTDIR')) {
+            throw new \RuntimeException('opsync runs inside WHMCS: load its init.php first');
+        }
+    }
+
+    public function pdo(): \PDO
+    {
+        return \WHMCS\Database\Capsule::connection()->getPdo();
+    }
+
+    public function registrarSettings(): array
+    {
+        if (!\function_exists('getRegistrarConfigOptions')) {
+            require_once ROOTDIR . '/includes/registrarfunctions.php';
+        }
+        $settings = getRegistrarConfigOptions('openprovider');
+        return \is_array($settings) ? $settings : [];
+    }
+
+    public function activity(string $line, int $clientId): void
+    {
+        logActivity($line, $clientId);
+    }
+
+    public function moduleLog(string $action, string $request, string $response, array $secrets): void
+    {
+        logModuleCall(self::MODULE, $action, $request, $response, '', $secrets);
+    }
+
+    public function mailAdmins(string $subject, string $html): ?string
+    {
+        $answer = localAPI('SendAdminEmail', [
+            'customsubject' => $subject,
+            'custommessage' => $html,
+            'type' => 'system',
+        ]);
+        if (($answer['result'] ?? '') === 'success') {
+            return null;
+        }
+        return (string) ($answer['message'] ?? 'WHMCS did not say why');
+    }
+
+    public function hook(string $name, int $priority, callable $fn): void
+    {
+        add_hook($name, $priority, $fn);
+    }
+
+    public function rootDir(): string
+    {
+        return (string) ROOTDIR;
+    }
+}

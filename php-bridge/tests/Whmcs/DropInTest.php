@@ -1,0 +1,175 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Tests\Whmcs;
+
+use PHPUnit\Framework\TestCase;
+
+require_once __DIR__ . '/World.php';
+require_once __DIR__ . '/Process.php';
+require_once __DIR__ . '/Sandbox.php';
+
+/**
+ * The drop-in end to end: installed by the real installer into a stand-in WHMCS root, run
+ * as cron runs it (`php .../cron/DomainSync.php`) against MariaDB and `op-sandbox`.
+ */
+final class DropInTest extends TestCase
+{
+    /** @var list<World> */
+    private array $worlds = [];
+
+    protected function tearDown(): void
+    {
+        foreach ($this->worlds as $world) {
+            $world->destroy();
+        }
+    }
+
+    private function world(string $name, ?array $rows = null, ?array $domains = null, ?array $advanced = null, array $addon = []): World
+    {
+        $world = $advanced === null
+            ? new World($name, $rows ?? World::demoRows(), $domains ?? World::demoDomains(), addon: $addon)
+            : new World($name, $rows ?? World::demoRows(), $domains ?? World::demoDomains(), $advanced, $addon);
+        $this->worlds[] = $world;
+        [$status, $out, $err] = $world->install();
+        self::assertSame(0, $status, $out . $err);
+        return $world;
+    }
+
+    public function testTheInstallerPutsEverythingInPlaceAndKeepsTheOldCron(): void
+    {
+        $world = $this->world('install');
+        $cron = "{$world->root}/modules/registrars/openprovider/cron";
+        self::assertStringContainsString('has_domains_to_process', (string) file_get_contents("$cron/DomainSync.php.orig"));
+        self::assertStringContainsString("opsync, at the path of the Openprovider module's old DomainSync.php cron", (string) file_get_contents("$cron/DomainSync.php"));
+        foreach (['opsync.php', 'hooks.php', 'INSTALL.md', 'src/autoload.php', 'src/Engine.php', 'src/Whmcs/WhmcsHost.php', 'include/opsync.h', 'lib/libopsync_php.so'] as $file) {
+            self::assertFileExists("{$world->root}/modules/addons/opsync/$file");
+        }
+        // Installing again (an upgrade) keeps the module's file, not ours, as the .orig.
+        [$status, $out] = $world->install();
+        self::assertSame(0, $status);
+        self::assertStringContainsString('has_domains_to_process', (string) file_get_contents("$cron/DomainSync.php.orig"));
+        self::assertStringContainsString('Left to do by hand', $out);
+    }
+
+    public function testTheInstallerRefusesAFolderThatIsNoWhmcsAndADryRunWritesNothing(): void
+    {
+        $empty = sys_get_temp_dir() . '/opsync-not-whmcs-' . getmypid();
+        @mkdir($empty);
+        [$status, , $err] = World::run([PHP_BINARY, World::repository() . '/php-bridge/bin/opsync-whmcs-install.php', $empty]);
+        self::assertSame(2, $status);
+        self::assertSame("opsync-whmcs-install: $empty is not a WHMCS root: it has no init.php\n", $err);
+        rmdir($empty);
+
+        $world = new World('installdry', [], []);
+        $this->worlds[] = $world;
+        [$status, $out] = $world->install('--dry-run');
+        self::assertSame(0, $status);
+        self::assertStringStartsWith('Dry run: nothing is written.', $out);
+        self::assertStringContainsString('would keep', $out);
+        self::assertDirectoryDoesNotExist("{$world->root}/modules/addons/opsync");
+        self::assertFileDoesNotExist("{$world->root}/modules/registrars/openprovider/cron/DomainSync.php.orig");
+    }
+
+    public function testTheDemoFixtureSyncsRuleByRuleAndTheSecondRunChangesNothing(): void
+    {
+        $world = $this->world('demo');
+        [$status, $out, $err] = $world->domainSync();
+        self::assertSame(0, $status, $out . $err);
+        self::assertSame('', $err);
+
+        // The native end-to-end test's expectations, rule by rule (host-runner/tests/sync_e2e.rs).
+        self::assertSame('Active|2027-03-14|2026-03-04|2026-03-04', $world->row(101), 'the guard holds the due date');
+        self::assertSame('Active|2027-11-27|2027-11-17|2027-11-17', $world->row(104));
+        self::assertSame('Expired|2026-10-01|2026-09-21|2026-09-21', $world->row(105));
+        self::assertSame('Pending Registration|0000-00-00|0000-00-00|0000-00-00', $world->row(106));
+        self::assertSame('Active|2027-01-01|2026-12-22|2026-12-22', $world->row(108));
+        self::assertSame('Fraud|2020-01-01|2020-01-01|2020-01-01', $world->row(109));
+        self::assertSame('Active|2027-10-10|2027-09-30|2027-09-30', $world->row(115));
+        self::assertSame('Active|2027-08-08|2027-07-29|2027-07-29', $world->row(112));
+        self::assertSame('', $world->texts('SELECT reminders FROM tbldomains WHERE id = 101')[0], 'a new expiry clears the reminders');
+
+        $op = [];
+        foreach ($world->sandbox->domains() as $d) {
+            $op[$d['id']] = $d;
+        }
+        self::assertSame('off', $op[9002]['autorenew']);
+        self::assertFalse($op[9002]['is_private_whois_enabled']);
+        self::assertTrue($op[9003]['is_private_whois_enabled']);
+        self::assertSame('default', $op[9007]['autorenew'], 'the IDN row paired with its punycode record');
+        self::assertSame('on', $op[9009]['autorenew'], 'a Fraud row pushes nothing');
+        self::assertSame('default', $op[9013]['autorenew'], 'PEN: not modifiable, nothing pushed');
+        self::assertSame(3, $world->sandbox->counters()['update']);
+        self::assertSame(1, $world->sandbox->counters()['list'], 'one page of the bulk listing');
+
+        $activity = $world->activity();
+        self::assertContains('Domain Sync (opsync): Modified Domain - renewed-at-registrar.com - Expiry Date changed from 2026-03-14 to 2027-03-14 - Domain ID: 101', $activity);
+        self::assertContains('Domain Sync (opsync): Modified Domain - customer-cancelled.nl - Openprovider Auto Renew changed from on to off - Domain ID: 102', $activity);
+        self::assertSame(['System'], array_values(array_unique($world->texts('SELECT user FROM tblactivitylog'))), 'written through logActivity');
+
+        $mails = $world->mails();
+        self::assertCount(1, $mails);
+        self::assertSame('system', $mails[0]['values']['type']);
+        self::assertSame('Domain Synchronisation Report: 8 domains changed, 2 errors, 5 warnings', $mails[0]['values']['customsubject']);
+        self::assertStringContainsString('<td>transferred-out.com</td><td>not_in_openprovider</td>', $mails[0]['values']['custommessage']);
+        self::assertStringStartsWith('Domain Synchronisation Report: 8 domains changed', $out, 'a report worth sending is printed');
+
+        $log = $world->texts("SELECT CONCAT(action, ' ', request) FROM tblmodulelog");
+        self::assertContains('POST /auth/login {"username":"opsync-demo","password":"*************","ip":"0.0.0.0"}', $log);
+        self::assertSame([], array_filter($world->texts('SELECT CONCAT(request, response) FROM tblmodulelog'), static fn (string $l) => str_contains($l, 'demo-password')));
+
+        $before = $world->allRows();
+        [$status, , $err] = $world->domainSync();
+        self::assertSame(0, $status, $err);
+        self::assertSame($before, $world->allRows(), 'the second run changes nothing');
+        self::assertSame(3, $world->sandbox->counters()['update'], 'nothing pushed on the second run');
+        $runs = $world->runs();
+        self::assertCount(2, $runs);
+        self::assertSame(['whmcs', 'sync', '14', '8'], [$runs[0]['host'], $runs[0]['mode'], (string) $runs[0]['rows_checked'], (string) $runs[0]['changed_rows']]);
+        self::assertSame('0', (string) $runs[1]['changed_rows']);
+    }
+
+    public function testADryRunWritesNothingAndReportsWhatWouldChange(): void
+    {
+        $world = $this->world('dry');
+        $before = $world->allRows();
+        [$status, , $err] = $world->domainSync(['--dry-run']);
+        self::assertSame(0, $status, $err);
+        self::assertSame($before, $world->allRows());
+        self::assertSame([], $world->activity());
+        self::assertSame(0, $world->sandbox->counters()['update']);
+        self::assertSame('[dry run] Domain Synchronisation Report: 8 domains would change, 2 errors, 5 warnings', $world->mails()[0]['values']['customsubject']);
+        self::assertSame('dry-run', $world->runs()[0]['mode']);
+    }
+
+    public function testTheCronIsRefusedOverTheWebAndBadArgumentsAreOneLine(): void
+    {
+        $world = $this->world('args');
+        [$status, , $err] = $world->domainSync(['--batch', 'many']);
+        self::assertSame(2, $status);
+        self::assertSame("opsync: --batch needs a number of domains, not \"many\"\n", $err);
+        [$status, $out] = $world->domainSync(['--help']);
+        self::assertSame(0, $status);
+        self::assertStringContainsString('--dry-run', $out);
+
+        // Served over the web (PHP's built-in server), the file refuses before WHMCS loads.
+        $port = 20000 + getmypid() % 20000;
+        $server = proc_open([PHP_BINARY, '-S', "127.0.0.1:$port", '-t', $world->root],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
+        $url = "http://127.0.0.1:$port/modules/registrars/openprovider/cron/DomainSync.php";
+        $body = false;
+        for ($i = 0; $i < 50 && $body === false; $i++) {
+            usleep(100_000);
+            $curl = curl_init($url);
+            curl_setopt($curl, CURLOPT_RETURNTRANSFER, true);
+            $body = curl_exec($curl);
+            $code = curl_getinfo($curl, CURLINFO_RESPONSE_CODE);
+        }
+        proc_terminate($server);
+        proc_close($server);
+        self::assertSame(403, $code ?? null);
+        self::assertSame("ACCESS DENIED. CONFIGURE CLI CRON.\n", $body);
+        self::assertSame([], $world->mails(), 'nothing ran');
+    }
+}
