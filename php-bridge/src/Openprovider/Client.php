@@ -21,6 +21,9 @@ namespace Opsync\Openprovider;
  */
 final class Client
 {
+    /** The most of an answer the module log keeps (its column is TEXT, 64 KB). */
+    private const LOGGED = 60000;
+
     /** A token lives about two days; reuse a cached one for less than that. */
     private const TOKEN_LIFETIME = 40 * 3600;
 
@@ -50,7 +53,10 @@ final class Client
         $first = $this->one($this->listCall(0, $size));
         [$domains, $total] = self::pageOf($first);
         $pages = [['offset' => 0, 'domains' => $domains, 'total' => $total]];
-        $offsets = $total > $size ? range($size, $total - 1, $size) : [];
+        $offsets = [];
+        for ($offset = $size; $offset < $total; $offset += $size) {
+            $offsets[] = $offset;
+        }
         $calls = array_map(fn (int $offset): array => $this->listCall($offset, $size), $offsets);
         foreach ($this->run($calls) as $i => $result) {
             if ($result instanceof ApiError) {
@@ -328,7 +334,7 @@ final class Client
         $body = (string) curl_multi_getcontent($handle);
         $status = (int) curl_getinfo($handle, CURLINFO_RESPONSE_CODE);
         $request = $call['body'] !== null ? self::json($call['body']) : self::queryText($call['query']);
-        ($this->log)($what, $request, $curlResult === CURLE_OK ? $body : curl_error($handle), $this->secrets());
+        ($this->log)($what, $request, self::shortened($curlResult === CURLE_OK ? $body : curl_error($handle)), $this->secrets());
         if ($curlResult === CURLE_OPERATION_TIMEDOUT) {
             return ['transient', "$what: timed out"];
         }
@@ -487,6 +493,20 @@ final class Client
     private function secrets(): array
     {
         return array_values(array_filter([$this->config->password, $this->token], static fn ($s) => \is_string($s) && $s !== ''));
+    }
+
+    /** A module log entry's answer: at most LOGGED bytes (a listing page is hundreds of KB). */
+    private static function shortened(string $text): string
+    {
+        if (\strlen($text) <= self::LOGGED) {
+            return $text;
+        }
+        // Cut before a UTF-8 character, not inside one.
+        $cut = self::LOGGED;
+        while ($cut > 0 && (\ord($text[$cut]) & 0xC0) === 0x80) {
+            $cut--;
+        }
+        return substr($text, 0, $cut) . ' ... (' . \strlen($text) . ' bytes in all)';
     }
 
     /** @param list<array{string, string}> $query */

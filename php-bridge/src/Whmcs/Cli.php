@@ -88,6 +88,10 @@ final class Cli
             return self::fail($err, $e->getMessage(), self::EXIT_LOCKED);
         } catch (OpsyncException | \PDOException | \JsonException $e) {
             return self::fail($err, $e->getMessage(), self::EXIT_NOT_COMPLETED);
+        } catch (\Throwable $e) {
+            // A bug: still one line, with where it happened, and the status cron reports.
+            $where = basename($e->getFile()) . ':' . $e->getLine();
+            return self::fail($err, 'failed unexpectedly (' . $e::class . " at $where): " . $e->getMessage(), self::EXIT_NOT_COMPLETED);
         }
         $report = $outcome->report;
         // Under cron, a run with nothing to say prints nothing (cron mails any output).

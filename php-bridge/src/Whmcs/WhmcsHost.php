@@ -41,7 +41,11 @@ final class WhmcsHost implements Host
 
     public function moduleLog(string $action, string $request, string $response, array $secrets): void
     {
-        logModuleCall(self::MODULE, $action, $request, $response, '', $secrets);
+        try {
+            logModuleCall(self::MODULE, $action, $request, $response, '', $secrets);
+        } catch (\Throwable) {
+            // The module log is for debugging: a full or failing log never stops a sync.
+        }
     }
 
     public function mailAdmins(string $subject, string $html): ?string

@@ -1,0 +1,181 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Opsync\Tests\Whmcs;
+
+use Opsync\Engine;
+use PHPUnit\Framework\TestCase;
+
+require_once __DIR__ . '/World.php';
+require_once __DIR__ . '/Process.php';
+require_once __DIR__ . '/Sandbox.php';
+
+/**
+ * From identical starting databases and sandboxes, the PHP drop-in and `opsync sync` reach
+ * identical `tbldomains` rows, activity-log lines, Openprovider domains and reports.
+ */
+final class ParityTest extends TestCase
+{
+    /** The native policy that matches the worlds' advanced configuration. */
+    private const POLICY = "due_date_offset_days = 10\nexpiry_source = \"expiration_date\"";
+
+    /**
+     * @param list<string> $rows
+     * @param list<array<string, mixed>> $domains
+     */
+    private function assertBothHostsReachTheSameEnd(string $name, array $rows, array $domains): void
+    {
+        $php = new World("{$name}_php", $rows, $domains);
+        $native = new World("{$name}_native", $rows, $domains);
+        try {
+            [$status, $out, $err] = $php->install();
+            self::assertSame(0, $status, $out . $err);
+            [$status, , $err] = $php->domainSync();
+            self::assertSame(0, $status, $err);
+            [$status, , $err] = $native->native(['sync', '--config', $native->nativeConfig(self::POLICY)]);
+            self::assertSame(0, $status, $err);
+
+            self::assertSame($native->allRows(), $php->allRows(), 'tbldomains');
+            self::assertSame($native->activity(), $php->activity(), 'activity-log lines');
+            self::assertSame($native->sandbox->domains(), $php->sandbox->domains(), 'Openprovider domains');
+            $nativeCalls = $native->sandbox->counters();
+            $phpCalls = $php->sandbox->counters();
+            self::assertSame([$nativeCalls['login'], $nativeCalls['list'], $nativeCalls['update']], [$phpCalls['login'], $phpCalls['list'], $phpCalls['update']], 'API calls');
+            [$nativeRun] = $native->runs();
+            [$phpRun] = $php->runs();
+            self::assertSame(['opsync', 'whmcs'], [$nativeRun['host'], $phpRun['host']]);
+            foreach (['subject', 'report_text', 'report_html', 'rows_checked', 'changed_rows', 'errors', 'warnings', 'failures'] as $field) {
+                self::assertSame((string) $nativeRun[$field], (string) $phpRun[$field], "the report's $field");
+            }
+            self::assertNotSame('0', (string) $phpRun['changed_rows'], 'something changed at all');
+        } finally {
+            $php->destroy();
+            $native->destroy();
+        }
+    }
+
+    public function testTheDemoFixture(): void
+    {
+        $this->assertBothHostsReachTheSameEnd('pdemo', World::demoRows(), World::demoDomains());
+    }
+
+    public function testAThousandDomainsWithDriftOfEveryKind(): void
+    {
+        [$rows, $domains] = self::generated(1000);
+        $this->assertBothHostsReachTheSameEnd('p1000', $rows, $domains);
+    }
+
+    /**
+     * `$count` WHMCS rows and their Openprovider account, drifted apart in every way the
+     * sync handles, deterministically.
+     *
+     * @return array{0: list<string>, 1: list<array<string, mixed>>}
+     */
+    public static function generated(int $count): array
+    {
+        $idn = (new Engine())->lookupNames(array_map(static fn (int $i): string => "bücher-$i.de", range(1, $count)));
+        $values = [];
+        $domains = [];
+        for ($i = 1; $i <= $count; $i++) {
+            $kind = $i % 16;
+            $day = sprintf('2027-%02d-%02d', 1 + $i % 12, 1 + $i % 28);
+            $later = date('Y-m-d', strtotime("$day +30 days"));
+            $yearLater = date('Y-m-d', strtotime("$day +1 year"));
+            $name = "domain-$i";
+            $tld = ['com', 'nl', 'eu', 'net'][$i % 4];
+            $row = ['id' => $i, 'domain' => "$name.$tld", 'status' => 'Active', 'exp' => $day, 'due' => $day,
+                'dnr' => 0, 'idp' => 0, 'rem' => '1|2'];
+            $op = ['id' => 100000 + $i, 'domain' => ['name' => $name, 'extension' => $tld], 'status' => 'ACT',
+                'expiration_date' => "$day 00:00:00", 'renewal_date' => "$day 00:00:00", 'autorenew' => 'default',
+                'is_private_whois_enabled' => false, 'is_private_whois_allowed' => true, 'is_deleted' => false];
+            switch ($kind) {
+                case 1: // renewed at the registrar: expiry and due date follow
+                    $op['expiration_date'] = "$later 00:00:00";
+                    break;
+                case 2: // renewed a year: the expiry follows, the due date is held by the guard
+                    $op['expiration_date'] = "$yearLater 0:00:00";
+                    break;
+                case 3: // the customer cancelled auto-renew
+                    $row['dnr'] = 1;
+                    $op['autorenew'] = 'on';
+                    break;
+                case 4: // ID protection wanted; on a TLD without privacy for some
+                    $row['idp'] = 1;
+                    $op['is_private_whois_allowed'] = $i % 32 !== 4;
+                    break;
+                case 5: // deleted at the registrar
+                    $op['status'] = 'DEL';
+                    break;
+                case 6: // pending at the registrar, with a change that must wait
+                    $op['status'] = 'PEN';
+                    $op['autorenew'] = 'on';
+                    break;
+                case 7: // gone from the registrar
+                    $op = null;
+                    break;
+                case 8: // unknown dates in WHMCS
+                    $row['exp'] = $row['due'] = '0000-00-00';
+                    $row['status'] = 'Pending Registration';
+                    break;
+                case 9: // an IDN name, and its punycode at the registrar
+                    $row['domain'] = "bücher-$i.de";
+                    [$label] = explode('.', (string) $idn[$i - 1]);
+                    $op['domain'] = ['name' => $label, 'extension' => 'de'];
+                    $op['autorenew'] = 'off';
+                    break;
+                case 10: // the name typed differently in WHMCS
+                    $row['domain'] = strtoupper($name) . ".$tld.";
+                    $op['expiration_date'] = "$later 00:00:00";
+                    break;
+                case 11: // the request failed, or a status opsync does not know
+                    $op['status'] = $i % 32 === 11 ? 'FAI' : 'PRE';
+                    break;
+                case 12: // protected rows change nothing on either side
+                    $row['status'] = $i % 32 === 12 ? 'Fraud' : 'Cancelled';
+                    $op['autorenew'] = 'on';
+                    $op['expiration_date'] = "$later 00:00:00";
+                    break;
+                case 13: // an unparseable date at Openprovider
+                    $op['expiration_date'] = '2027-02-30 00:00:00';
+                    break;
+                case 14: // a second WHMCS row for the same name
+                    $values[] = self::values(['id' => 50000 + $i] + $row);
+                    $op['expiration_date'] = "$later 00:00:00";
+                    break;
+                case 15: // the renewal date differs; the expiration date leads
+                    $op['renewal_date'] = "$later 00:00:00";
+                    break;
+            }
+            $values[] = self::values($row);
+            if ($op !== null) {
+                $domains[] = $op;
+            }
+        }
+        $rows = [];
+        foreach (array_chunk($values, 200) as $chunk) {
+            $rows[] = 'INSERT INTO tbldomains (id, userid, domain, registrar, status, expirydate, nextduedate, '
+                . 'nextinvoicedate, donotrenew, idprotection, reminders) VALUES ' . implode(', ', $chunk);
+        }
+        shuffle($domains);
+        return [$rows, $domains];
+    }
+
+    /** @param array<string, mixed> $row */
+    private static function values(array $row): string
+    {
+        return sprintf(
+            "(%d, %d, '%s', 'openprovider', '%s', '%s', '%s', '%s', %d, %d, '%s')",
+            $row['id'],
+            1 + $row['id'] % 7,
+            $row['domain'],
+            $row['status'],
+            $row['exp'],
+            $row['due'],
+            $row['due'],
+            $row['dnr'],
+            $row['idp'],
+            $row['rem']
+        );
+    }
+}
