@@ -224,6 +224,9 @@ final class Client
                 $active[spl_object_id($handle)] = ['item' => $item, 'handle' => $handle, 'token' => $token];
             }
             if ($active === []) {
+                if ($queue === []) {
+                    continue;
+                }
                 $next = min(array_column($queue, 'after'));
                 usleep((int) max(1000, ($next - microtime(true)) * 1e6));
                 continue;
@@ -334,7 +337,15 @@ final class Client
         $body = (string) curl_multi_getcontent($handle);
         $status = (int) curl_getinfo($handle, CURLINFO_RESPONSE_CODE);
         $request = $call['body'] !== null ? self::json($call['body']) : self::queryText($call['query']);
-        ($this->log)($what, $request, self::shortened($curlResult === CURLE_OK ? $body : curl_error($handle)), $this->secrets());
+        $secrets = $this->secrets();
+        if ($call['path'] === '/auth/login') {
+            // The new token is in this very answer: mask it too.
+            $issued = json_decode($body, true)['data']['token'] ?? null;
+            if (\is_string($issued) && $issued !== '') {
+                $secrets[] = $issued;
+            }
+        }
+        ($this->log)($what, $request, self::shortened($curlResult === CURLE_OK ? $body : curl_error($handle)), $secrets);
         if ($curlResult === CURLE_OPERATION_TIMEDOUT) {
             return ['transient', "$what: timed out"];
         }

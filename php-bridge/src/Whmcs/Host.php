@@ -11,12 +11,12 @@ namespace Opsync\Whmcs;
  */
 interface Host
 {
-    /** WHMCS's own database connection (`Capsule::connection()->getPdo()`). */
+    /** WHMCS's own database connection (Capsule's PDO). */
     public function pdo(): \PDO;
 
     /**
      * The Openprovider registrar module's settings, decrypted: `Username`, `Password`,
-     * `test_mode` (`'on'` or `''`), as `getRegistrarConfigOptions('openprovider')` gives them.
+     * `test_mode` (`'on'` or `''`), as WHMCS's getRegistrarConfigOptions gives them.
      *
      * @return array<string, mixed>
      */
@@ -34,7 +34,7 @@ interface Host
     public function moduleLog(string $action, string $request, string $response, array $secrets): void;
 
     /**
-     * Mails the admins whose role receives system emails (`localAPI('SendAdminEmail')`
+     * Mails the admins whose role receives system emails (WHMCS's SendAdminEmail API
      * with `type => 'system'`). Returns null when WHMCS accepted it, else why not.
      */
     public function mailAdmins(string $subject, string $html): ?string;

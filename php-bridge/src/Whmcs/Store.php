@@ -169,7 +169,7 @@ final class Store
     }
 
     /** Activity lines for a row, outside any update (Openprovider's side, once it accepted). */
-    public function logActivity(array $lines, int $clientId): void
+    public function writeActivity(array $lines, int $clientId): void
     {
         foreach ($lines as $line) {
             $this->host->activity($line, $clientId);

@@ -181,7 +181,7 @@ final class Sync
                 $failures[] = self::failure($result, 'openprovider', $outcome->getMessage());
                 continue;
             }
-            $store->logActivity($result['activity']['openprovider'] ?? [], $userids[$i]);
+            $store->writeActivity($result['activity']['openprovider'] ?? [], $userids[$i]);
         }
     }
 

@@ -118,6 +118,8 @@ final class DropInTest extends TestCase
         $log = $world->texts("SELECT CONCAT(action, ' ', request) FROM tblmodulelog");
         self::assertContains('POST /auth/login {"username":"opsync-demo","password":"*************","ip":"0.0.0.0"}', $log);
         self::assertSame([], array_filter($world->texts('SELECT CONCAT(request, response) FROM tblmodulelog'), static fn (string $l) => str_contains($l, 'demo-password')));
+        $login = $world->texts("SELECT response FROM tblmodulelog WHERE action = 'POST /auth/login'")[0];
+        self::assertMatchesRegularExpression('/"token":"\*+"/', $login, 'the new token is masked in its own answer');
 
         $before = $world->allRows();
         [$status, , $err] = $world->domainSync();
