@@ -8,8 +8,8 @@
 //! - [`whmcs`]: the WHMCS database (MySQL/MariaDB or SQLite).
 //! - [`progress`]: what a run shows on a terminal.
 //!
-//! The engine's verbs, [`decide`], [`render_report`], [`lookup_names`] and [`version`],
-//! are the same on every face; here either build of the engine answers them.
+//! The engine's verbs ([`Verb`] and [`version`]) are the same on every face; here either
+//! build of the engine answers them ([`answer`]).
 
 pub mod config;
 pub mod mail;
@@ -31,41 +31,45 @@ pub enum EngineChoice {
     Native,
 }
 
-/// A decide request's bytes in, the response's bytes out. An invalid request is
-/// [`CallError::Invalid`] with the contract's one-line error.
-pub fn decide(request: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
-    match engine {
-        EngineChoice::Native => {
-            opsync_engine::decide_json(request).map_err(|e| CallError::Invalid(e.to_string()))
+/// The engine's verbs that take JSON bytes and answer JSON bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// A request in, the response out.
+    Decide,
+    /// A report input in, the report out.
+    RenderReport,
+    /// Domain names in, the names Openprovider knows them by out.
+    LookupNames,
+}
+
+impl Verb {
+    /// The export of `engine.wasm` that answers it.
+    pub fn export(self) -> &'static str {
+        match self {
+            Verb::Decide => "decide",
+            Verb::RenderReport => "render_report",
+            Verb::LookupNames => "lookup_names",
         }
-        EngineChoice::Wasm => {
-            wasm::WasmEngine::global().and_then(|e| e.decide(request, wasm::Limits::default()))
+    }
+
+    fn native(self, input: &[u8]) -> Result<Vec<u8>, opsync_engine::RequestError> {
+        match self {
+            Verb::Decide => opsync_engine::decide_json(input),
+            Verb::RenderReport => opsync_engine::render_report_json(input),
+            Verb::LookupNames => opsync_engine::lookup_names_json(input),
         }
     }
 }
 
-/// A report input's bytes in, the report's bytes out; invalid input is
-/// [`CallError::Invalid`] with a one-line error.
-pub fn render_report(input: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
+/// A verb's answer from the chosen engine. Invalid input is [`CallError::Invalid`] with
+/// the contract's one-line error.
+pub fn answer(verb: Verb, input: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
     match engine {
-        EngineChoice::Native => {
-            opsync_engine::render_report_json(input).map_err(|e| CallError::Invalid(e.to_string()))
-        }
+        EngineChoice::Native => verb
+            .native(input)
+            .map_err(|e| CallError::Invalid(e.to_string())),
         EngineChoice::Wasm => {
-            wasm::WasmEngine::global().and_then(|e| e.render_report(input, wasm::Limits::default()))
-        }
-    }
-}
-
-/// A JSON array of domain names in, the names Openprovider knows them by out (`null`
-/// for a name that is no usable domain name).
-pub fn lookup_names(input: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
-    match engine {
-        EngineChoice::Native => {
-            opsync_engine::lookup_names_json(input).map_err(|e| CallError::Invalid(e.to_string()))
-        }
-        EngineChoice::Wasm => {
-            wasm::WasmEngine::global().and_then(|e| e.lookup_names(input, wasm::Limits::default()))
+            wasm::WasmEngine::global().and_then(|e| e.answer(verb, input, wasm::Limits::default()))
         }
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use opsync::Verb;
 
 mod commands;
 
@@ -210,9 +211,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> ExitStatus {
     match cli.command {
-        Command::Decide { file, engine } => commands::decide(file, engine.into()),
-        Command::RenderReport { file, engine } => commands::render_report(file, engine.into()),
-        Command::LookupNames { file, engine } => commands::lookup_names(file, engine.into()),
+        Command::Decide { file, engine } => commands::verb(Verb::Decide, file, engine.into()),
+        Command::RenderReport { file, engine } => {
+            commands::verb(Verb::RenderReport, file, engine.into())
+        }
+        Command::LookupNames { file, engine } => {
+            commands::verb(Verb::LookupNames, file, engine.into())
+        }
         Command::Version { engine } => commands::version(engine.into()),
         Command::Sync {
             run,

@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 
 use wasmtime::{Config, Engine, Instance, Module, ResourceLimiter, Store, Trap};
 
+use crate::Verb;
+
 /// The engine, built for wasm32 by `build.rs`.
 pub static ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/engine.wasm"));
 
@@ -159,19 +161,19 @@ impl WasmEngine {
         })
     }
 
+    /// One of the engine's verbs: its input's bytes in, its answer's bytes out.
+    pub fn answer(&self, verb: Verb, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
+        self.call(verb.export(), input, limits)
+    }
+
     /// Contract v1: a request's bytes in, the response's bytes out.
     pub fn decide(&self, request: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
-        self.call("decide", request, limits)
+        self.answer(Verb::Decide, request, limits)
     }
 
     /// `{response, dry_run?, send_empty?, failures?}` in, `{send, subject, text, html}` out.
     pub fn render_report(&self, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
-        self.call("render_report", input, limits)
-    }
-
-    /// A JSON array of domain names in, the array of the names Openprovider knows them by out.
-    pub fn lookup_names(&self, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
-        self.call("lookup_names", input, limits)
+        self.answer(Verb::RenderReport, input, limits)
     }
 
     /// The engine's name and version, e.g. `opsync-engine 0.1.0`.

@@ -9,6 +9,7 @@
 use std::os::raw::c_char;
 
 use opsync::wasm::{CallError, Limits, WasmEngine};
+use opsync::Verb;
 
 const OK: i32 = 0;
 const INVALID: i32 = 1;
@@ -23,14 +24,7 @@ pub unsafe extern "C" fn opsync_decide(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    let input = bytes(request, request_len);
-    answer(
-        std::panic::catch_unwind(|| {
-            WasmEngine::global().and_then(|e| e.decide(input, Limits::default()))
-        }),
-        out,
-        out_len,
-    )
+    call(Verb::Decide, request, request_len, out, out_len)
 }
 
 /// # Safety
@@ -42,14 +36,7 @@ pub unsafe extern "C" fn opsync_render_report(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    let input = bytes(input, input_len);
-    answer(
-        std::panic::catch_unwind(|| {
-            WasmEngine::global().and_then(|e| e.render_report(input, Limits::default()))
-        }),
-        out,
-        out_len,
-    )
+    call(Verb::RenderReport, input, input_len, out, out_len)
 }
 
 /// # Safety
@@ -61,10 +48,21 @@ pub unsafe extern "C" fn opsync_lookup_names(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
+    call(Verb::LookupNames, input, input_len, out, out_len)
+}
+
+/// One verb through the process's `engine.wasm`.
+unsafe fn call(
+    verb: Verb,
+    input: *const c_char,
+    input_len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
     let input = bytes(input, input_len);
     answer(
         std::panic::catch_unwind(|| {
-            WasmEngine::global().and_then(|e| e.lookup_names(input, Limits::default()))
+            WasmEngine::global().and_then(|e| e.answer(verb, input, Limits::default()))
         }),
         out,
         out_len,

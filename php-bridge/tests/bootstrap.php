@@ -12,3 +12,8 @@ foreach (['OPSYNC_PHP_LIB' => 'libopsync_php.so', 'OPSYNC_BIN' => 'opsync'] as $
         exit(1);
     }
 }
+
+// The drop-in's end-to-end tests share these.
+require_once __DIR__ . '/Whmcs/World.php';
+require_once __DIR__ . '/Whmcs/Process.php';
+require_once __DIR__ . '/Whmcs/Sandbox.php';

@@ -4,20 +4,13 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use opsync::{CallError, EngineChoice};
+use opsync::{CallError, EngineChoice, Verb};
 
 use crate::{fail, ExitStatus};
 
-pub(crate) fn decide(file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus {
-    answer(file, |input| opsync::decide(input, engine))
-}
-
-pub(crate) fn render_report(file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus {
-    answer(file, |input| opsync::render_report(input, engine))
-}
-
-pub(crate) fn lookup_names(file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus {
-    answer(file, |input| opsync::lookup_names(input, engine))
+/// `decide`, `render-report`, `lookup-names`: the input from FILE or standard input.
+pub(crate) fn verb(verb: Verb, file: Option<PathBuf>, engine: EngineChoice) -> ExitStatus {
+    answer(file, |input| opsync::answer(verb, input, engine))
 }
 
 pub(crate) fn version(engine: EngineChoice) -> ExitStatus {

@@ -6,10 +6,6 @@ namespace Opsync\Tests\Whmcs;
 
 use PHPUnit\Framework\TestCase;
 
-require_once __DIR__ . '/World.php';
-require_once __DIR__ . '/Process.php';
-require_once __DIR__ . '/Sandbox.php';
-
 /**
  * The addon inside the stand-in WHMCS: its settings, activation, admin page (run history,
  * Plan, Sync now, escaping), the AfterCronJob hook, WHMCS's `_Sync`/`_TransferSync`

@@ -10,10 +10,6 @@ use Opsync\Openprovider\ClientConfig;
 use Opsync\Openprovider\RetryPolicy;
 use PHPUnit\Framework\TestCase;
 
-require_once __DIR__ . '/World.php';
-require_once __DIR__ . '/Process.php';
-require_once __DIR__ . '/Sandbox.php';
-
 /**
  * The drop-in's Openprovider client against the real sandbox and its faults: the native
  * client's behaviour (tests/tests/openprovider_client.rs), call for call.

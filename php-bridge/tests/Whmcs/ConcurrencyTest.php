@@ -6,10 +6,6 @@ namespace Opsync\Tests\Whmcs;
 
 use PHPUnit\Framework\TestCase;
 
-require_once __DIR__ . '/World.php';
-require_once __DIR__ . '/Process.php';
-require_once __DIR__ . '/Sandbox.php';
-
 /**
  * The drop-in beside the native runner and beside an admin: one lock for both hosts, and
  * a row edited while a run is under way is left as the admin left it.

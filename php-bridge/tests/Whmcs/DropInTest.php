@@ -6,10 +6,6 @@ namespace Opsync\Tests\Whmcs;
 
 use PHPUnit\Framework\TestCase;
 
-require_once __DIR__ . '/World.php';
-require_once __DIR__ . '/Process.php';
-require_once __DIR__ . '/Sandbox.php';
-
 /**
  * The drop-in end to end: installed by the real installer into a stand-in WHMCS root, run
  * as cron runs it (`php .../cron/DomainSync.php`) against MariaDB and `op-sandbox`.
@@ -154,8 +150,21 @@ final class DropInTest extends TestCase
         [$status, $out] = $world->domainSync(['--help']);
         self::assertSame(0, $status);
         self::assertStringContainsString('--dry-run', $out);
+        [$status, , $err] = $world->domainSync(['--dry-run', '--verbose']);
+        self::assertSame(0, $status, $err);
+        self::assertStringContainsString("opsync: read 14 WHMCS rows\nopsync: read 13 Openprovider domains (a complete listing)\n", $err);
+
+        // A run that cannot complete says why in one line, with status 5.
+        self::assertFileExists("{$world->root}/token.json", 'the token is cached between runs');
+        unlink("{$world->root}/token.json");
+        file_put_contents("{$world->root}/standin-registrar.json", json_encode(['openprovider' => ['Username' => 'opsync-demo', 'Password' => 'wrong', 'test_mode' => '']]));
+        [$status, $out, $err] = $world->domainSync();
+        self::assertSame(5, $status);
+        self::assertSame('', $out);
+        self::assertSame("opsync: Openprovider rejected the username or password (code 196)\n", $err);
 
         // Served over the web (PHP's built-in server), the file refuses before WHMCS loads.
+        $runs = \count($world->runs());
         $port = 20000 + getmypid() % 20000;
         $server = proc_open([PHP_BINARY, '-S', "127.0.0.1:$port", '-t', $world->root],
             [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
@@ -172,6 +181,6 @@ final class DropInTest extends TestCase
         proc_close($server);
         self::assertSame(403, $code ?? null);
         self::assertSame("ACCESS DENIED. CONFIGURE CLI CRON.\n", $body);
-        self::assertSame([], $world->mails(), 'nothing ran');
+        self::assertCount($runs, $world->runs(), 'nothing ran');
     }
 }

@@ -7,10 +7,6 @@ namespace Opsync\Tests\Whmcs;
 use Opsync\Engine;
 use PHPUnit\Framework\TestCase;
 
-require_once __DIR__ . '/World.php';
-require_once __DIR__ . '/Process.php';
-require_once __DIR__ . '/Sandbox.php';
-
 /**
  * From identical starting databases and sandboxes, the PHP drop-in and `opsync sync` reach
  * identical `tbldomains` rows, activity-log lines, Openprovider domains and reports.

@@ -8,35 +8,20 @@ use Opsync\Whmcs\Settings;
 use Opsync\Whmcs\SettingsError;
 use PHPUnit\Framework\TestCase;
 
-require_once __DIR__ . '/World.php';
-require_once __DIR__ . '/Process.php';
-require_once __DIR__ . '/Sandbox.php';
-
 /** Where each setting comes from: the addon > the module's advanced configuration > defaults. */
 final class SettingsTest extends TestCase
 {
     private const REGISTRAR = ['Username' => 'reseller', 'Password' => 's&#101;cret', 'test_mode' => ''];
 
-    /** What the Openprovider module ships with (its advanced configuration). */
-    private const SHIPPED = [
-        'api_url' => 'https://api.openprovider.eu',
-        'restapi_url_sandbox' => 'https://api.cte.openprovider.eu',
-        'syncAutoRenewSetting' => true,
-        'syncIdentityProtectionToggle' => true,
-        'syncDomainStatus' => true,
-        'syncExpiryDate' => true,
-        'updateNextDueDate' => true,
-        'nextDueDateOffset' => 14,
-        'nextDueDateUpdateMaxDayDifference' => 100,
-        'updateInterval' => 2,
-        'domainProcessingLimit' => 200,
-        'sendEmptyActivityEmail' => false,
-        'renewalDateSync' => true,
-    ];
+    /** What the Openprovider module ships with: the stand-in's copy of its advanced configuration. */
+    private static function shipped(): array
+    {
+        return require __DIR__ . '/../standin' . Settings::ADVANCED_FILE;
+    }
 
     public function testAnOperatorsExistingModuleSettingsCarryOver(): void
     {
-        $s = Settings::resolve([], self::SHIPPED, self::REGISTRAR, []);
+        $s = Settings::resolve([], self::shipped(), self::REGISTRAR, []);
         self::assertSame([
             'sync_status' => true,
             'sync_expiry_date' => true,
@@ -58,7 +43,7 @@ final class SettingsTest extends TestCase
 
     public function testZeroAndFalseInTheModulesFileCountThough()
     {
-        $s = Settings::resolve([], ['nextDueDateOffset' => 0, 'syncAutoRenewSetting' => false, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::SHIPPED, self::REGISTRAR, []);
+        $s = Settings::resolve([], ['nextDueDateOffset' => 0, 'syncAutoRenewSetting' => false, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::shipped(), self::REGISTRAR, []);
         self::assertSame(0, $s->policy['due_date_offset_days']);
         self::assertFalse($s->policy['sync_auto_renew']);
         self::assertSame('expiration_date', $s->policy['expiry_source']);
@@ -78,7 +63,7 @@ final class SettingsTest extends TestCase
             'run_from_cron' => 'on',
             'cron_interval_hours' => '',
         ];
-        $s = Settings::resolve($addon, self::SHIPPED, self::REGISTRAR, []);
+        $s = Settings::resolve($addon, self::shipped(), self::REGISTRAR, []);
         self::assertSame(3, $s->policy['due_date_offset_days']);
         self::assertTrue($s->policy['sync_auto_renew'], 'empty: as the module');
         self::assertFalse($s->policy['sync_whois_privacy']);
@@ -102,9 +87,9 @@ final class SettingsTest extends TestCase
 
     public function testTestModeUsesTheModulesTestAddressAndTheEnvironmentOverridesBoth(): void
     {
-        $s = Settings::resolve([], self::SHIPPED, ['test_mode' => 'on'] + self::REGISTRAR, []);
+        $s = Settings::resolve([], self::shipped(), ['test_mode' => 'on'] + self::REGISTRAR, []);
         self::assertSame('https://api.cte.openprovider.eu/v1beta', $s->baseUrl);
-        $s = Settings::resolve([], self::SHIPPED, self::REGISTRAR, ['OPSYNC_OP_BASE_URL' => 'http://127.0.0.1:4711/v1beta']);
+        $s = Settings::resolve([], self::shipped(), self::REGISTRAR, ['OPSYNC_OP_BASE_URL' => 'http://127.0.0.1:4711/v1beta']);
         self::assertSame('http://127.0.0.1:4711/v1beta', $s->baseUrl);
     }
 
@@ -142,7 +127,7 @@ final class SettingsTest extends TestCase
             'settings',
             World::demoRows(),
             World::demoDomains(),
-            ['nextDueDateOffset' => 0, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::SHIPPED,
+            ['nextDueDateOffset' => 0, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::shipped(),
             ['sync_auto_renew' => 'off'],
         );
         try {
