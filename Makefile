@@ -80,7 +80,8 @@ js-test: js
 # The PHP face needs the FFI library and, for its fallback, the opsync command; the
 # drop-in's end-to-end tests run the Openprovider sandbox and MariaDB too.
 php:
-	$(CARGO) build -p opsync-php -p opsync -p opsync-testkit --bins
+	$(CARGO) build -p opsync-php -p opsync
+	$(CARGO) build -p opsync-testkit --bin op-sandbox
 
 php-test: php deps-debian deps-mariadb
 	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
