@@ -173,6 +173,8 @@ pub fn resolve(
             client.base_url
         )));
     }
+    client.base_url = crate::openprovider::api_base(&client.base_url)
+        .map_err(|e| ConfigError::Invalid(format!("openprovider.base_url: {e}")))?;
     client.token_cache = op.token_cache;
     if let Some(n) = op.concurrency {
         if !(1..=16).contains(&n) {

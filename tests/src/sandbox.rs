@@ -4,16 +4,27 @@
 //!
 //! Endpoints (all under `/v1beta`):
 //! - `POST /auth/login` `{username, password}` -> `{token, reseller_id}`
-//! - `GET /domains` with `limit`, `offset`, `full_name`, `domain_name_pattern` +
-//!   `extension`, `domain_names[]`, `status`, `is_deleted`, `order_by.<field>`
+//! - `GET /domains` with `limit`, `offset`, `id`, `full_name`, `domain_name_pattern` +
+//!   `extension`, `domain_names` (repeated), `status`, `status_not_equal` (repeated),
+//!   `is_deleted`, `order_by.<field>`, and the `with_*` flags (accepted, no effect)
 //! - `GET /domains/{id}`
 //! - `PUT /domains/{id}` with `autorenew` and/or `is_private_whois_enabled`: code 366 when
 //!   the domain is not ACT, 347 for a bad auto-renew value, 19006 where privacy is not allowed
 //!
+//! Strict as Openprovider's gateway is: a query key Openprovider's own client does not send
+//! for that call ([`LIST_QUERY_KEYS`], as `DOMAIN.md` lists them: the bracket form
+//! `domain_names[]` is not among them), a key given twice that is no array, or a malformed value (an unknown status code,
+//! a boolean that is not `true`/`false`, `limit` over 1000, an `order_by` direction other
+//! than `asc`/`desc`) is refused with code [`INVALID_PARAMETER`] and a message naming it,
+//! never ignored. Keys Openprovider knows but the sandbox does not model (e.g.
+//! `ns_group_pattern`) are refused too, saying so, so a test can never pass on a filter
+//! that was silently dropped.
+//!
 //! Control (not Openprovider's): `GET /__sandbox/counters`, `GET /__sandbox/domains`,
-//! `POST /__sandbox/faults` with a [`Faults`] object, `POST /__sandbox/reset`.
+//! `GET /__sandbox/seen` (the keys each call was sent), `POST /__sandbox/faults` with a
+//! [`Faults`] object, `POST /__sandbox/reset`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -82,7 +93,85 @@ pub struct Faults {
     /// The next N requests hang this long before answering (past a client's timeout).
     pub hang_next: u32,
     pub hang_ms: u64,
+    /// Look-ups behave as a gateway that drops `domain_names`: every domain comes back.
+    pub ignore_domain_names: bool,
+    /// These query keys are refused as unknown, as a gateway that does not know them would.
+    pub refuse_keys: Vec<String>,
 }
+
+/// The code the sandbox answers a refused query key or value with (Openprovider's
+/// gateway answers `status=act` with 515).
+pub const INVALID_PARAMETER: i64 = 515;
+
+/// The query keys Openprovider's own PHP client (`DomainServiceApi::listDomains`) sends
+/// for `GET /domains`, besides `order_by.<field>`; `DOMAIN.md` lists the same.
+pub const LIST_QUERY_KEYS: &[&str] = &[
+    "limit",
+    "offset",
+    "id",
+    "extension",
+    "renewal_date",
+    "full_name",
+    "domain_name_pattern",
+    "ns_group_pattern",
+    "status",
+    "status_not_equal",
+    "queue_status",
+    "contact_handle",
+    "comment_pattern",
+    "with_history",
+    "with_api_history",
+    "with_additional_data",
+    "application_mode",
+    "with_verification_email",
+    "with_registry_statuses",
+    "response.type",
+    "response.to",
+    "is_deleted",
+    "with_abuse_details",
+    "is_abusive",
+    "domain_names",
+];
+
+/// The fields `GET /domains` orders by (`order_by.<field>=asc|desc`).
+pub const LIST_ORDER_BY_FIELDS: &[&str] = &[
+    "id",
+    "domain_name",
+    "domain_extension",
+    "order_date",
+    "active_date",
+    "expiration_date",
+    "renewal_date",
+    "status",
+    "transfer_date",
+];
+
+/// Keys that may repeat (arrays, sent as the same key once per element).
+const ARRAY_KEYS: &[&str] = &["domain_names", "status_not_equal"];
+const BOOLEAN_KEYS: &[&str] = &[
+    "with_history",
+    "with_api_history",
+    "with_additional_data",
+    "with_verification_email",
+    "with_registry_statuses",
+    "is_deleted",
+    "with_abuse_details",
+    "is_abusive",
+];
+/// Known but not modelled: refused, saying so.
+const UNMODELLED_KEYS: &[&str] = &[
+    "renewal_date",
+    "ns_group_pattern",
+    "queue_status",
+    "contact_handle",
+    "comment_pattern",
+    "application_mode",
+    "response.type",
+    "response.to",
+    "is_abusive",
+];
+/// The status codes `DOMAIN.md` names.
+pub const STATUS_CODES: &[&str] = &["ACT", "DEL", "FAI", "PEN", "PRE", "REQ", "RRQ", "SCH"];
 
 /// Requests seen, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +199,8 @@ struct SandboxState {
     identical: HashMap<String, u32>,
     blocked: bool,
     shifted: bool,
+    /// The query (and body) keys each kind of call was sent, refused ones included.
+    seen: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl SandboxState {
@@ -128,6 +219,7 @@ impl SandboxState {
             identical: HashMap::new(),
             blocked: false,
             shifted: false,
+            seen: BTreeMap::new(),
         }
     }
 }
@@ -197,6 +289,12 @@ impl Sandbox {
         lock(&self.shared).domains.values().cloned().collect()
     }
 
+    /// The keys each kind of call was sent (`GET /domains` query keys, `POST /auth/login`
+    /// body keys, ...), refused ones included.
+    pub fn seen_keys(&self) -> BTreeMap<String, BTreeSet<String>> {
+        lock(&self.shared).seen.clone()
+    }
+
     /// Back to the seed: domains, tokens, faults, counters.
     pub fn reset(&self) {
         let mut state = lock(&self.shared);
@@ -223,6 +321,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1beta/domains/{id}", get(get_one).put(update))
         .route("/__sandbox/counters", get(control_counters))
         .route("/__sandbox/domains", get(control_domains))
+        .route("/__sandbox/seen", get(control_seen))
         .route("/__sandbox/faults", post(control_faults))
         .route("/__sandbox/reset", post(control_reset))
         .with_state(shared)
@@ -391,10 +490,14 @@ fn gate(
     }
 }
 
+/// The login body as Openprovider's own module sends it; anything else is refused.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginBody {
     username: Option<String>,
     password: Option<String>,
+    #[allow(dead_code)]
+    ip: Option<String>,
 }
 
 async fn login(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -407,8 +510,10 @@ async fn login(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         fingerprint,
         &headers,
         move |s| {
-            let Ok(creds) = serde_json::from_slice::<LoginBody>(&body) else {
-                return envelope(StatusCode::BAD_REQUEST, 1, "Bad request", Value::Null);
+            see(s, "POST /auth/login", body_keys(&body));
+            let creds = match serde_json::from_slice::<LoginBody>(&body) {
+                Ok(creds) => creds,
+                Err(e) => return invalid(format!("login body: {e}")),
             };
             if creds.username.as_deref() != Some(seed_user.as_str())
                 || creds.password.as_deref() != Some(seed_pass.as_str())
@@ -438,7 +543,7 @@ async fn login(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     .await
 }
 
-/// The query's (key, value) pairs, decoded; `domain_names[]` may repeat.
+/// The query's (key, value) pairs, decoded, in order.
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .into_owned()
@@ -479,6 +584,141 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// A refused key or value: Openprovider's error envelope, naming what is wrong.
+fn invalid(message: String) -> Reply {
+    envelope(
+        StatusCode::BAD_REQUEST,
+        INVALID_PARAMETER,
+        &format!("Invalid request parameter: {message}"),
+        Value::Null,
+    )
+}
+
+fn see(s: &mut SandboxState, call: &str, keys: impl IntoIterator<Item = String>) {
+    s.seen.entry(call.to_string()).or_default().extend(keys);
+}
+
+/// The top-level keys of a JSON object body (none for anything else).
+fn body_keys(body: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A `GET /domains` query, checked key by key and value by value.
+#[derive(Debug, Default)]
+struct ListQuery {
+    limit: usize,
+    offset: usize,
+    id: Option<u64>,
+    full_name: Option<String>,
+    pattern: Option<String>,
+    extension: Option<String>,
+    status: Option<String>,
+    status_not_equal: Vec<String>,
+    is_deleted: Option<bool>,
+    names: Vec<String>,
+    order_by: Option<(String, bool)>,
+}
+
+impl ListQuery {
+    fn parse(pairs: &[(String, String)], refused: &[String]) -> Result<ListQuery, Reply> {
+        let mut q = ListQuery {
+            limit: 100,
+            ..ListQuery::default()
+        };
+        let mut given = BTreeSet::new();
+        for (key, value) in pairs {
+            let order_field = key.strip_prefix("order_by.");
+            let known = LIST_QUERY_KEYS.contains(&key.as_str())
+                || order_field.is_some_and(|f| LIST_ORDER_BY_FIELDS.contains(&f));
+            if !known || refused.contains(key) {
+                return Err(invalid(format!(
+                    "unknown query key {key:?} (arrays are the same key repeated, without brackets)"
+                )));
+            }
+            if UNMODELLED_KEYS.contains(&key.as_str()) {
+                return Err(envelope(
+                    StatusCode::NOT_IMPLEMENTED,
+                    INVALID_PARAMETER,
+                    &format!("sandbox: the filter {key:?} is not modelled"),
+                    Value::Null,
+                ));
+            }
+            if !ARRAY_KEYS.contains(&key.as_str()) && !given.insert(key.clone()) {
+                return Err(invalid(format!("{key} given more than once")));
+            }
+            let bad = |why: &str| invalid(format!("{key}={value:?}: {why}"));
+            if BOOLEAN_KEYS.contains(&key.as_str()) && value != "true" && value != "false" {
+                return Err(bad("expected true or false"));
+            }
+            match key.as_str() {
+                "limit" => match value.parse::<usize>() {
+                    Ok(n) if (1..=1000).contains(&n) => q.limit = n,
+                    _ => return Err(bad("expected a number from 1 to 1000")),
+                },
+                "offset" => q.offset = value.parse().map_err(|_| bad("expected a number"))?,
+                "id" => q.id = Some(value.parse().map_err(|_| bad("expected a number"))?),
+                "full_name" => q.full_name = Some(value.to_lowercase()),
+                "domain_name_pattern" => q.pattern = Some(value.clone()),
+                "extension" => q.extension = Some(value.to_lowercase()),
+                "status" | "status_not_equal" => {
+                    if !STATUS_CODES.contains(&value.as_str()) {
+                        return Err(bad("unknown status code"));
+                    }
+                    if key == "status" {
+                        q.status = Some(value.clone());
+                    } else {
+                        q.status_not_equal.push(value.clone());
+                    }
+                }
+                "is_deleted" => q.is_deleted = Some(value == "true"),
+                "domain_names" => q.names.push(value.to_lowercase()),
+                _ => {}
+            }
+            if let Some(field) = order_field {
+                let ascending = match value.as_str() {
+                    "asc" | "ASC" => true,
+                    "desc" | "DESC" => false,
+                    _ => return Err(bad("expected asc or desc")),
+                };
+                if q.order_by.replace((field.to_string(), ascending)).is_some() {
+                    return Err(invalid("one order_by at a time".into()));
+                }
+            }
+        }
+        if q.names.len() > 100 {
+            return Err(invalid("at most 100 domain_names per request".into()));
+        }
+        Ok(q)
+    }
+
+    fn matches(&self, d: &Value) -> bool {
+        let name = full_name(d).to_lowercase();
+        let status = d["status"].as_str().unwrap_or("");
+        self.id.is_none_or(|id| d["id"].as_u64() == Some(id))
+            && self.full_name.as_ref().is_none_or(|f| name == *f)
+            && (self.names.is_empty() || self.names.contains(&name))
+            && self
+                .pattern
+                .as_ref()
+                .is_none_or(|p| pattern_matches(p, d["domain"]["name"].as_str().unwrap_or("")))
+            && self.extension.as_ref().is_none_or(|e| {
+                d["domain"]["extension"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    == *e
+            })
+            && self.status.as_ref().is_none_or(|st| status == st)
+            && !self.status_not_equal.iter().any(|st| status == st)
+            && self
+                .is_deleted
+                .is_none_or(|del| d["is_deleted"].as_bool().unwrap_or(false) == del)
+    }
+}
+
 async fn list(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -487,24 +727,13 @@ async fn list(
     let fingerprint = format!("GET /domains?{}", query.as_deref().unwrap_or(""));
     serve(shared, Kind::List, fingerprint, &headers, move |s| {
         let pairs = query_pairs(query.as_deref());
-        let one = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-        let limit = match one("limit").map(|v| v.parse::<usize>()) {
-            None => 100,
-            Some(Ok(n)) if (1..=1000).contains(&n) => n,
-            Some(_) => return envelope(StatusCode::BAD_REQUEST, 1, "limit must be from 1 to 1000", Value::Null),
+        see(s, "GET /domains", pairs.iter().map(|(k, _)| k.clone()));
+        let mut q = match ListQuery::parse(&pairs, &s.faults.refuse_keys) {
+            Ok(q) => q,
+            Err(reply) => return reply,
         };
-        let offset = match one("offset").map(|v| v.parse::<usize>()) {
-            None => 0,
-            Some(Ok(n)) => n,
-            Some(Err(_)) => return envelope(StatusCode::BAD_REQUEST, 1, "offset must be a number", Value::Null),
-        };
-        let names: Vec<String> = pairs
-            .iter()
-            .filter(|(k, _)| k == "domain_names[]" || k.starts_with("domain_names["))
-            .map(|(_, v)| v.to_lowercase())
-            .collect();
-        if names.len() > 100 {
-            return envelope(StatusCode::BAD_REQUEST, 1, "at most 100 domain_names per request", Value::Null);
+        if s.faults.ignore_domain_names {
+            q.names.clear();
         }
 
         // A domain appears or vanishes between two pages.
@@ -524,34 +753,10 @@ async fn list(
             }
         }
 
-        let full = one("full_name").map(|v| v.to_lowercase());
-        let pattern = one("domain_name_pattern");
-        let extension = one("extension").map(|v| v.to_lowercase());
-        let status = one("status");
-        let deleted = one("is_deleted").map(|v| v == "true" || v == "1");
-        let mut results: Vec<&Value> = s
-            .domains
-            .values()
-            .filter(|d| full.as_ref().is_none_or(|f| full_name(d).to_lowercase() == *f))
-            .filter(|d| names.is_empty() || names.contains(&full_name(d).to_lowercase()))
-            .filter(|d| {
-                pattern
-                    .as_ref()
-                    .is_none_or(|p| pattern_matches(p, d["domain"]["name"].as_str().unwrap_or("")))
-            })
-            .filter(|d| {
-                extension
-                    .as_ref()
-                    .is_none_or(|e| d["domain"]["extension"].as_str().unwrap_or("").to_lowercase() == *e)
-            })
-            .filter(|d| status.as_ref().is_none_or(|st| d["status"].as_str() == Some(st)))
-            .filter(|d| deleted.is_none_or(|del| d["is_deleted"].as_bool().unwrap_or(false) == del))
-            .collect();
-
-        if let Some((key, direction)) = pairs.iter().find(|(k, _)| k.starts_with("order_by.")) {
-            let field = &key["order_by.".len()..];
+        let mut results: Vec<&Value> = s.domains.values().filter(|d| q.matches(d)).collect();
+        if let Some((field, ascending)) = &q.order_by {
             let sort_key = |d: &Value| -> String {
-                match field {
+                match field.as_str() {
                     "id" => format!("{:020}", d["id"].as_u64().unwrap_or(0)),
                     "domain_name" => d["domain"]["name"].as_str().unwrap_or("").to_string(),
                     "domain_extension" => d["domain"]["extension"].as_str().unwrap_or("").to_string(),
@@ -559,36 +764,47 @@ async fn list(
                 }
             };
             results.sort_by_key(|d| sort_key(d));
-            if direction.eq_ignore_ascii_case("desc") {
+            if !ascending {
                 results.reverse();
             }
         }
 
         let total = results.len();
-        let page: Vec<Value> = results.into_iter().skip(offset).take(limit).cloned().collect();
+        let page: Vec<Value> = results.into_iter().skip(q.offset).take(q.limit).cloned().collect();
         envelope(StatusCode::OK, 0, "", json!({"results": page, "total": total}))
     })
     .await
+}
+
+/// Calls that take no query key refuse every one.
+fn no_query(s: &mut SandboxState, call: &str, query: Option<&str>) -> Option<Reply> {
+    let pairs = query_pairs(query);
+    see(s, call, pairs.iter().map(|(k, _)| k.clone()));
+    pairs
+        .first()
+        .map(|(key, _)| invalid(format!("unknown query key {key:?}")))
 }
 
 async fn get_one(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let fingerprint = format!("GET /domains/{id}");
-    serve(shared, Kind::Get, fingerprint, &headers, move |s| match id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| s.domains.get(&id))
-    {
-        Some(d) => envelope(StatusCode::OK, 0, "", d.clone()),
-        None => envelope(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            320,
-            "Domain is not in your account",
-            Value::Null,
-        ),
+    serve(shared, Kind::Get, fingerprint, &headers, move |s| {
+        if let Some(refused) = no_query(s, "GET /domains/{id}", query.as_deref()) {
+            return refused;
+        }
+        match id.parse::<u64>().ok().and_then(|id| s.domains.get(&id)) {
+            Some(d) => envelope(StatusCode::OK, 0, "", d.clone()),
+            None => envelope(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                320,
+                "Domain is not in your account",
+                Value::Null,
+            ),
+        }
     })
     .await
 }
@@ -597,10 +813,15 @@ async fn update(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     let fingerprint = format!("PUT /domains/{id} {}", String::from_utf8_lossy(&body));
     serve(shared, Kind::Update, fingerprint, &headers, move |s| {
+        if let Some(refused) = no_query(s, "PUT /domains/{id}", query.as_deref()) {
+            return refused;
+        }
+        see(s, "PUT /domains/{id} body", body_keys(&body));
         let Some(domain) = id.parse::<u64>().ok().and_then(|id| s.domains.get_mut(&id)) else {
             return envelope(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -612,6 +833,23 @@ async fn update(
         let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
             return envelope(StatusCode::BAD_REQUEST, 1, "Bad request", Value::Null);
         };
+        if let Some(key) = body
+            .keys()
+            .find(|k| !["autorenew", "is_private_whois_enabled"].contains(&k.as_str()))
+        {
+            return envelope(
+                StatusCode::NOT_IMPLEMENTED,
+                INVALID_PARAMETER,
+                &format!("sandbox: updating {key:?} is not modelled"),
+                Value::Null,
+            );
+        }
+        if body
+            .get("is_private_whois_enabled")
+            .is_some_and(|v| !v.is_boolean())
+        {
+            return invalid("is_private_whois_enabled: expected true or false".into());
+        }
         if domain["status"].as_str() != Some("ACT") {
             return envelope(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -661,6 +899,10 @@ async fn update(
 
 async fn control_counters(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(lock(&shared).counters.clone()).into_response()
+}
+
+async fn control_seen(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(lock(&shared).seen.clone()).into_response()
 }
 
 async fn control_domains(State(shared): State<Arc<Shared>>) -> Response {

@@ -515,3 +515,100 @@ async fn pages_in_flight_share_one_new_login_when_the_token_expires() {
         "one new login, not one per page in flight"
     );
 }
+
+/// The keys Openprovider's own client sends for `GET /domains` (`DOMAIN.md`), with
+/// `order_by.<field>`.
+fn official_list_keys() -> Vec<String> {
+    use opsync_testkit::sandbox::{LIST_ORDER_BY_FIELDS, LIST_QUERY_KEYS};
+    LIST_QUERY_KEYS
+        .iter()
+        .map(|k| k.to_string())
+        .chain(LIST_ORDER_BY_FIELDS.iter().map(|f| format!("order_by.{f}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_sends_the_keys_openproviders_own_client_sends() {
+    let sandbox = sandbox_with(1_200).await;
+    let client = client_for(&sandbox, None);
+    assert!(client.list_all().await.unwrap().complete);
+    let names = vec![
+        "domain-000001.nl".to_string(),
+        "domain-000002.eu".to_string(),
+    ];
+    let lookup = client.lookup(&names).await.unwrap();
+    assert_eq!(lookup.domains.len(), 2, "{:?}", lookup.errors);
+    assert!(lookup.errors.is_empty());
+    client
+        .update(
+            1,
+            &body(json!({"autorenew": "on", "is_private_whois_enabled": true})),
+        )
+        .await
+        .unwrap();
+
+    let seen = sandbox.seen_keys();
+    let list_keys: Vec<&String> = seen["GET /domains"].iter().collect();
+    let official = official_list_keys();
+    for key in &list_keys {
+        assert!(
+            official.contains(key),
+            "{key} is not a key Openprovider's client sends"
+        );
+    }
+    for key in ["domain_names", "limit", "offset", "order_by.id"] {
+        assert!(
+            seen["GET /domains"].contains(key),
+            "{key} never sent: {list_keys:?}"
+        );
+    }
+    let login: Vec<&str> = seen["POST /auth/login"]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(login, ["ip", "password", "username"]);
+    let put: Vec<&str> = seen["PUT /domains/{id} body"]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(put, ["autorenew", "is_private_whois_enabled"]);
+    assert!(seen["PUT /domains/{id}"].is_empty(), "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_base_url_works_with_or_without_the_api_version() {
+    let sandbox = sandbox_with(3).await;
+    let root = sandbox.base_url().trim_end_matches("/v1beta").to_string();
+    for given in [
+        sandbox.base_url(),
+        format!("{}/", sandbox.base_url()),
+        root.clone(),
+        format!("{root}/"),
+    ] {
+        let mut config = ClientConfig::new(Credentials {
+            username: sandbox.username().to_string(),
+            password: Secret::new(sandbox.password()),
+        });
+        config.base_url = given.clone();
+        let client = Client::new(config).unwrap();
+        assert_eq!(client.config().base_url, sandbox.base_url(), "{given}");
+        assert_eq!(client.list_all().await.unwrap().domains.len(), 3, "{given}");
+    }
+    for wrong in [
+        format!("{root}/v1"),
+        format!("{root}/api"),
+        "not a url".to_string(),
+    ] {
+        let mut config = ClientConfig::new(Credentials {
+            username: "u".into(),
+            password: Secret::new("p"),
+        });
+        config.base_url = wrong.clone();
+        match Client::new(config) {
+            Err(ApiError::Config(message)) => {
+                assert!(message.contains("base URL"), "{wrong}: {message}")
+            }
+            other => panic!("{wrong}: {:?}", other.map(|_| ())),
+        }
+    }
+}

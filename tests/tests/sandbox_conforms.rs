@@ -4,15 +4,23 @@
 
 use std::path::PathBuf;
 
-use opsync_testkit::sandbox::{generated_domains, Sandbox, Seed};
+use opsync_testkit::sandbox::{
+    generated_domains, Faults, Sandbox, Seed, INVALID_PARAMETER, LIST_ORDER_BY_FIELDS,
+    LIST_QUERY_KEYS,
+};
 use serde_json::{json, Value};
 
-/// The shared API description: `../shared` next to the checkout, or `OPSYNC_SHARED`.
-fn spec(file: &str) -> Value {
-    let shared = std::env::var_os("OPSYNC_SHARED")
+/// The shared design documents: `../shared` next to the checkout, or `OPSYNC_SHARED`.
+fn shared(file: &str) -> PathBuf {
+    std::env::var_os("OPSYNC_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let path = shared.join("openprovider-api").join(file);
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+        .join(file)
+}
+
+/// The shared API description.
+fn spec(file: &str) -> Value {
+    let path = shared("openprovider-api").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e} (set OPSYNC_SHARED to the shared documents)",
@@ -235,10 +243,19 @@ async fn listing_filters_behave_as_documented() {
     let (_, v) = get(
         &sandbox,
         &token,
-        "/domains?domain_names[]=domain-000001.nl&domain_names%5B%5D=domain-000003.net",
+        "/domains?domain_names=domain-000001.nl&domain_names=DOMAIN-000003.net",
     )
     .await;
     assert_eq!(ids(&v), vec![1, 3]);
+    let (_, v) = get(&sandbox, &token, "/domains?id=7").await;
+    assert_eq!(ids(&v), vec![7]);
+    let (_, v) = get(
+        &sandbox,
+        &token,
+        "/domains?status_not_equal=ACT&with_history=false",
+    )
+    .await;
+    assert_eq!(ids(&v), vec![4]);
     let (_, v) = get(&sandbox, &token, "/domains?status=DEL").await;
     assert_eq!(ids(&v), vec![4]);
     let (_, v) = get(&sandbox, &token, "/domains?is_deleted=true").await;
@@ -255,4 +272,158 @@ async fn listing_filters_behave_as_documented() {
     assert_eq!((status, v["code"].clone()), (500, json!(320)));
     let (status, v) = get(&sandbox, "not-a-token", "/domains").await;
     assert_eq!((status, v["code"].clone()), (401, json!(196)));
+}
+
+/// The backticked words of `DOMAIN.md` between two markers.
+fn domain_md_words(from: &str, to: &str) -> Vec<String> {
+    let path = shared("DOMAIN.md");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (set OPSYNC_SHARED)", path.display()));
+    let start = text
+        .find(from)
+        .unwrap_or_else(|| panic!("DOMAIN.md: {from:?} not found"));
+    let rest = &text[start + from.len()..];
+    let end = rest
+        .find(to)
+        .unwrap_or_else(|| panic!("DOMAIN.md: {to:?} not found"));
+    rest[..end]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_sandbox_knows_the_keys_domain_md_lists_and_the_api_description_names() {
+    let keys = domain_md_words("The keys it knows for this call:", "and `order_by.` +");
+    let mut sandbox_keys: Vec<String> = LIST_QUERY_KEYS.iter().map(|k| k.to_string()).collect();
+    let (mut sorted_doc, mut sorted_sandbox) = (keys.clone(), sandbox_keys.clone());
+    sorted_doc.sort();
+    sorted_sandbox.sort();
+    assert_eq!(sorted_sandbox, sorted_doc);
+    let order_by = domain_md_words("`order_by.` +", "The API sits");
+    assert_eq!(LIST_ORDER_BY_FIELDS, order_by.as_slice());
+
+    // Every parameter Openprovider's own description gives for the call is among them.
+    sandbox_keys.extend(LIST_ORDER_BY_FIELDS.iter().map(|f| format!("order_by.{f}")));
+    let described = spec("domain.swagger.json")["paths"]["/v1beta/domains"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .filter(|name| !sandbox_keys.contains(name))
+        .collect::<Vec<_>>();
+    assert!(described.is_empty(), "described but unknown: {described:?}");
+}
+
+#[tokio::test]
+async fn keys_and_values_openprovider_refuses_are_refused_with_an_error_envelope() {
+    let sandbox = Sandbox::start(Seed::new(generated_domains(3)), 0)
+        .await
+        .unwrap();
+    let (_, answer) = login(&sandbox).await;
+    let token = answer["data"]["token"].as_str().unwrap().to_string();
+    for (query, named) in [
+        ("domain_names[]=domain-000001.nl", "domain_names[]"),
+        ("domain_names%5B%5D=domain-000001.nl", "domain_names[]"),
+        ("domain_names[0]=domain-000001.nl", "domain_names[0]"),
+        ("names=domain-000001.nl", "names"),
+        ("status=act", "status"),
+        ("status=XYZ", "status"),
+        ("status_not_equal=act", "status_not_equal"),
+        ("is_deleted=1", "is_deleted"),
+        ("is_deleted=yes", "is_deleted"),
+        ("with_history=True", "with_history"),
+        ("limit=1001", "limit"),
+        ("limit=0", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("id=abc", "id"),
+        ("order_by.id=whatever", "order_by.id"),
+        ("order_by.nonsense=asc", "order_by.nonsense"),
+        ("limit=5&limit=6", "limit"),
+    ] {
+        let (status, v) = get(&sandbox, &token, &format!("/domains?{query}")).await;
+        assert_eq!(
+            (status, v["code"].as_i64()),
+            (400, Some(INVALID_PARAMETER)),
+            "{query}: {v}"
+        );
+        let desc = v["desc"].as_str().unwrap();
+        assert!(desc.contains(named), "{query}: {desc}");
+        assert!(v.get("data").is_none(), "{query}: {v}");
+    }
+    // Known to Openprovider but not modelled here: refused, saying so, never ignored.
+    let (status, v) = get(&sandbox, &token, "/domains?ns_group_pattern=x").await;
+    assert_eq!((status, v["code"].as_i64()), (501, Some(INVALID_PARAMETER)));
+    assert!(v["desc"].as_str().unwrap().contains("not modelled"), "{v}");
+    // Calls that take no query key refuse any.
+    let (status, v) = get(&sandbox, &token, "/domains/1?with_history=true").await;
+    assert_eq!(
+        (status, v["code"].as_i64()),
+        (400, Some(INVALID_PARAMETER)),
+        "{v}"
+    );
+    let (status, v) = send(
+        &sandbox,
+        "PUT",
+        &token,
+        "/domains/1",
+        Some(json!({"autorenew": "on", "name_servers": []})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_i64()),
+        (501, Some(INVALID_PARAMETER)),
+        "{v}"
+    );
+    let (status, v) = send(
+        &sandbox,
+        "PUT",
+        &token,
+        "/domains/1",
+        Some(json!({"is_private_whois_enabled": "yes"})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_i64()),
+        (400, Some(INVALID_PARAMETER)),
+        "{v}"
+    );
+    let (status, v) = send(
+        &sandbox,
+        "POST",
+        "",
+        "/auth/login",
+        Some(json!({"username": sandbox.username(), "password": sandbox.password(), "user": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_i64()),
+        (400, Some(INVALID_PARAMETER)),
+        "{v}"
+    );
+    // Nothing refused changed anything, and a well-formed call still answers.
+    let (status, v) = get(&sandbox, &token, "/domains?domain_names=domain-000001.nl").await;
+    assert_eq!((status, v["data"]["total"].clone()), (200, json!(1)));
+    assert_eq!(sandbox.domain(1).unwrap()["autorenew"], json!("default"));
+}
+
+#[tokio::test]
+async fn a_gateway_that_refuses_a_key_or_drops_the_names_can_be_played() {
+    let sandbox = Sandbox::start(Seed::new(generated_domains(3)), 0)
+        .await
+        .unwrap();
+    let (_, answer) = login(&sandbox).await;
+    let token = answer["data"]["token"].as_str().unwrap().to_string();
+    sandbox.set_faults(Faults {
+        refuse_keys: vec!["order_by.id".into()],
+        ignore_domain_names: true,
+        ..Faults::default()
+    });
+    let (status, v) = get(&sandbox, &token, "/domains?order_by.id=asc").await;
+    assert_eq!((status, v["code"].as_i64()), (400, Some(INVALID_PARAMETER)));
+    let (_, v) = get(&sandbox, &token, "/domains?domain_names=domain-000001.nl").await;
+    assert_eq!(v["data"]["total"], json!(3));
 }

@@ -1,4 +1,5 @@
-//! Look-ups by name (`domain_names[]`, 100 names a call), for small batches. A name the
+//! Look-ups by name (`domain_names`, the key repeated once per name as Openprovider's own
+//! client sends it, 100 names a call), for small batches. A name the
 //! answer does not hold is `not_found`; the names of a call that failed for good are
 //! `error`; a block (10005) fails the whole look-up.
 
@@ -27,7 +28,7 @@ impl Client {
         for chunk in names.chunks(100) {
             let mut query: Vec<(String, String)> = chunk
                 .iter()
-                .map(|n| ("domain_names[]".to_string(), n.clone()))
+                .map(|n| ("domain_names".to_string(), n.clone()))
                 .collect();
             query.push(("limit".to_string(), "1000".to_string()));
             match self.call(Call::get("/domains", &query)).await {

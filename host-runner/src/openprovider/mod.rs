@@ -8,8 +8,10 @@
 //!   once, no more.
 //! - Bulk listing in pages of 500, several pages at a time; the result is `complete` only
 //!   when the pages agree (the total did not move, no page short, no domain twice).
-//! - Look-ups by name (`domain_names[]`, 100 a call) for small batches; updates one PUT a
-//!   domain, several at a time.
+//! - Look-ups by name (`domain_names`, repeated, 100 a call) for small batches; updates
+//!   one PUT a domain, several at a time. Query keys and encodings are exactly those of
+//!   Openprovider's own client (arrays as the key repeated, booleans `true`/`false`).
+//! - The base URL may be given with or without `/v1beta`.
 //! - Success and failure are judged by the envelope's `code`, never by the HTTP status.
 //!   Only transient failures are retried (connection errors, timeouts, 5xx without a
 //!   business code, unreadable answers, 4005 maintenance), with backoff and jitter,
@@ -36,6 +38,28 @@ pub use update::Body;
 
 /// Openprovider's production API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openprovider.eu/v1beta";
+
+/// The API's base URL as calls are made on it: `…/v1beta`, whether `url` names the
+/// version or only the host (`https://api.openprovider.eu`, with or without `/`).
+pub fn api_base(url: &str) -> Result<String, String> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("the base URL {url:?} is not a URL: {e}"))?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!(
+            "the base URL {url:?} must not hold a query or fragment"
+        ));
+    }
+    let path = parsed.path().trim_end_matches('/');
+    let base = url.trim_end_matches('/');
+    match path {
+        "" => Ok(format!("{base}/v1beta")),
+        p if p.ends_with("/v1beta") => Ok(base.to_string()),
+        p => Err(format!(
+            "the base URL {url:?} ends in {p:?}; give Openprovider's API as \
+             https://api.openprovider.eu or https://api.openprovider.eu/v1beta"
+        )),
+    }
+}
 
 /// A password or token: printed as `***`, never as itself.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -160,7 +184,8 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+    pub fn new(mut config: ClientConfig) -> Result<Client, ApiError> {
+        config.base_url = api_base(&config.base_url).map_err(ApiError::Config)?;
         if config.concurrency == 0 || config.page_size == 0 || config.page_size > 1000 {
             return Err(ApiError::Config(
                 "concurrency must be at least 1 and the page size from 1 to 1000".into(),

@@ -53,6 +53,8 @@ impl Client {
         let body = serde_json::json!({
             "username": self.config.credentials.username,
             "password": self.config.credentials.password.expose(),
+            // As Openprovider's own module sends it: the token is valid from any address.
+            "ip": "0.0.0.0",
         });
         let call = Call {
             method: &reqwest::Method::POST,

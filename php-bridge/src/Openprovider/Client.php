@@ -83,7 +83,7 @@ final class Client
         foreach ($chunks as $chunk) {
             $query = [];
             foreach ($chunk as $name) {
-                $query[] = ['domain_names[]', $name];
+                $query[] = ['domain_names', $name];
             }
             $query[] = ['limit', '1000'];
             $calls[] = ['method' => 'GET', 'path' => '/domains', 'query' => $query, 'body' => null];

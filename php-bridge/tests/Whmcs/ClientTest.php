@@ -195,4 +195,23 @@ final class ClientTest extends TestCase
         }
         self::assertStringContainsString('limit=500&offset=500&order_by.id=asc', $this->logged[2][1] . $this->logged[3][1]);
     }
+
+    public function testEveryCallSendsTheKeysOpenprovidersOwnClientSends(): void
+    {
+        $client = $this->client();
+        $client->listAll();
+        $found = $client->lookup(['domain-000001.com', 'domain-000004.com']);
+        self::assertCount(2, $found['domains']);
+        self::assertSame([], $found['errors']);
+        $client->updateMany([['id' => 1, 'body' => ['autorenew' => 'on', 'is_private_whois_enabled' => true]]]);
+
+        $seen = $this->sandbox->seenKeys();
+        // The keys of DOMAIN.md's list that the client uses: arrays as the key repeated.
+        self::assertSame(['domain_names', 'limit', 'offset', 'order_by.id'], $seen['GET /domains']);
+        self::assertSame(['ip', 'password', 'username'], $seen['POST /auth/login']);
+        self::assertSame(['autorenew', 'is_private_whois_enabled'], $seen['PUT /domains/{id} body']);
+        self::assertSame([], $seen['PUT /domains/{id}']);
+        $lookups = array_values(array_filter($this->logged, static fn (array $l): bool => str_contains($l[1], 'domain_names')));
+        self::assertStringContainsString('domain_names=domain-000001.com&domain_names=domain-000004.com', $lookups[0][1]);
+    }
 }

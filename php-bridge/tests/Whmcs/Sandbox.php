@@ -55,6 +55,12 @@ final class Sandbox
         return $this->control('GET', '/__sandbox/counters');
     }
 
+    /** @return array<string, list<string>> the keys each kind of call was sent, refused ones included */
+    public function seenKeys(): array
+    {
+        return $this->control('GET', '/__sandbox/seen');
+    }
+
     /** @param array<string, mixed> $faults */
     public function faults(array $faults): void
     {
