@@ -571,6 +571,61 @@ async fn sqlite_demo_fixture_reaches_the_same_end_state() {
     the_demo_fixture_syncs_rule_by_rule(db, "demo-sqlite").await;
 }
 
+/// Openprovider gives `.eu` and `.de` a `renewal_date` a few days before the
+/// `expiration_date` in the demo; the policy's `expiry_source` chooses which one WHMCS gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_source_chooses_between_openproviders_two_dates() {
+    let rows = demo_rows();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let seed = demo_seed();
+    let dates = |id: u64| {
+        let d = seed.domains.iter().find(|d| d["id"] == json!(id)).unwrap();
+        (d["expiration_date"].clone(), d["renewal_date"].clone())
+    };
+    assert_eq!(
+        dates(9003),
+        (json!("2027-06-30 00:00:00"), json!("2027-06-25 00:00:00"))
+    );
+    assert_eq!(
+        dates(9007),
+        (json!("2027-04-01 00:00:00"), json!("2027-03-29 00:00:00"))
+    );
+
+    for (source, eu, de) in [
+        (
+            None,
+            "Active|2027-06-30|2027-06-20|2027-06-20",
+            "Active|2027-04-01|2027-03-22|2027-03-22",
+        ),
+        (
+            Some("expiration_date"),
+            "Active|2027-06-30|2027-06-20|2027-06-20",
+            "Active|2027-04-01|2027-03-22|2027-03-22",
+        ),
+        (
+            Some("renewal_date"),
+            "Active|2027-06-25|2027-06-15|2027-06-15",
+            "Active|2027-03-29|2027-03-19|2027-03-19",
+        ),
+    ] {
+        let name = format!("expiry-{}", source.unwrap_or("default"));
+        let db = TestDb::mariadb(&name.replace('-', "_"), &rows).await;
+        let world = World::with_seed(db, &name, demo_seed()).await;
+        if let Some(source) = source {
+            // [policy] is the configuration's last section.
+            let path = world.dir.join("opsync.toml");
+            let mut config = std::fs::read_to_string(&path).unwrap();
+            config.push_str(&format!("expiry_source = {source:?}\n"));
+            std::fs::write(&path, config).unwrap();
+        }
+        let out = world.opsync(&["sync"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(world.row(103).await, eu, "{source:?}");
+        assert_eq!(world.row(107).await, de, "{source:?}");
+        world.finish().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_a_row_edited_during_the_run_is_left_alone_and_reported() {
     let world = World::new(mariadb("edited").await, "edited").await;

@@ -927,16 +927,26 @@ async fn control_reset(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// `count` ACT domains `name-000001.com` ... with ids from 1, for tests and benchmarks.
+/// As at Openprovider, `renewal_date` runs a few days before `expiration_date` for some
+/// TLDs (here `.eu`, 3 days), and is the same for the rest.
 pub fn generated_domains(count: usize) -> Vec<Value> {
     (1..=count)
         .map(|i| {
             let extension = ["com", "nl", "eu", "net"][i % 4];
+            let expiration =
+                chrono::NaiveDate::from_ymd_opt(2027, 1 + (i % 12) as u32, 1 + (i % 28) as u32)
+                    .expect("a valid day");
+            let renewal = if extension == "eu" {
+                expiration - chrono::Days::new(3)
+            } else {
+                expiration
+            };
             json!({
                 "id": i,
                 "domain": {"name": format!("domain-{i:06}"), "extension": extension},
                 "status": "ACT",
-                "expiration_date": format!("2027-{:02}-{:02} 00:00:00", 1 + i % 12, 1 + i % 28),
-                "renewal_date": format!("2027-{:02}-{:02} 00:00:00", 1 + i % 12, 1 + i % 28),
+                "expiration_date": format!("{expiration} 00:00:00"),
+                "renewal_date": format!("{renewal} 00:00:00"),
                 "autorenew": "default",
                 "is_private_whois_enabled": false,
                 "is_private_whois_allowed": true,
