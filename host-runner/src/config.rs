@@ -92,6 +92,42 @@ pub struct Overrides {
     pub send_empty_reports: Option<bool>,
 }
 
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum Source {
+    /// `opsync.toml`.
+    File,
+    /// An environment variable, named.
+    Environment(&'static str),
+    /// A command-line option, named.
+    CommandLine(&'static str),
+    /// WHMCS's `configuration.php`.
+    ConfigurationPhp,
+    /// Not set anywhere: opsync's default.
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File => f.write_str("file"),
+            Source::Environment(name) => write!(f, "environment {name}"),
+            Source::CommandLine(name) => write!(f, "command line {name}"),
+            Source::ConfigurationPhp => f.write_str("WHMCS configuration.php"),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// One resolved setting as `opsync check` shows it: secrets as `***`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: String,
+    pub source: Source,
+}
+
 /// Everything a run needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -102,6 +138,37 @@ pub struct Config {
     pub send_empty_reports: bool,
     /// The engine's policy, checked by the engine's own rules.
     pub policy: Policy,
+    /// Every setting, where it came from, secrets masked.
+    pub settings: Vec<Setting>,
+}
+
+/// The first of the layers that holds a value, and which one it was.
+fn layered<T>(
+    command_line: (Option<T>, &'static str),
+    environment: (Option<T>, &'static str),
+    file: Option<T>,
+) -> Option<(T, Source)> {
+    command_line
+        .0
+        .map(|v| (v, Source::CommandLine(command_line.1)))
+        .or_else(|| {
+            environment
+                .0
+                .map(|v| (v, Source::Environment(environment.1)))
+        })
+        .or_else(|| file.map(|v| (v, Source::File)))
+}
+
+/// A database URL with its password as `***`.
+pub fn masked_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "(not a URL)".to_string(),
+    }
 }
 
 impl FileConfig {
@@ -145,28 +212,47 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
     overrides: &Overrides,
 ) -> Result<Config, ConfigError> {
+    let mut settings = Vec::new();
+    let mut note = |key: &str, value: String, source: Source| {
+        settings.push(Setting {
+            key: key.to_string(),
+            value,
+            source,
+        })
+    };
     let policy = file.policy()?;
     let op = file.openprovider;
-    let username = env("OPSYNC_OP_USERNAME")
-        .or(op.username)
-        .ok_or(ConfigError::Missing {
-            what: "the Openprovider username",
-            hint: "set openprovider.username in opsync.toml or OPSYNC_OP_USERNAME",
-        })?;
-    let password = env("OPSYNC_OP_PASSWORD")
-        .map(Secret::new)
-        .or(op.password)
-        .ok_or(ConfigError::Missing {
-            what: "the Openprovider password",
-            hint: "set openprovider.password in opsync.toml or OPSYNC_OP_PASSWORD",
-        })?;
+    let (username, source) = layered(
+        (None, ""),
+        (env("OPSYNC_OP_USERNAME"), "OPSYNC_OP_USERNAME"),
+        op.username,
+    )
+    .ok_or(ConfigError::Missing {
+        what: "the Openprovider username",
+        hint: "set openprovider.username in opsync.toml or OPSYNC_OP_USERNAME",
+    })?;
+    note("openprovider.username", username.clone(), source);
+    let (password, source) = layered(
+        (None, ""),
+        (
+            env("OPSYNC_OP_PASSWORD").map(Secret::new),
+            "OPSYNC_OP_PASSWORD",
+        ),
+        op.password,
+    )
+    .ok_or(ConfigError::Missing {
+        what: "the Openprovider password",
+        hint: "set openprovider.password in opsync.toml or OPSYNC_OP_PASSWORD",
+    })?;
+    note("openprovider.password", "***".into(), source);
     let mut client = ClientConfig::new(Credentials { username, password });
-    client.base_url = overrides
-        .base_url
-        .clone()
-        .or(env("OPSYNC_OP_BASE_URL"))
-        .or(op.base_url)
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    let (base_url, source) = layered(
+        (overrides.base_url.clone(), "--base-url"),
+        (env("OPSYNC_OP_BASE_URL"), "OPSYNC_OP_BASE_URL"),
+        op.base_url,
+    )
+    .unwrap_or_else(|| (DEFAULT_BASE_URL.to_string(), Source::Default));
+    client.base_url = base_url;
     if !client.base_url.starts_with("https://") && !client.base_url.starts_with("http://127.") {
         return Err(ConfigError::Invalid(format!(
             "openprovider.base_url {} must use https (plain http only to 127.0.0.1, for the sandbox)",
@@ -175,7 +261,22 @@ pub fn resolve(
     }
     client.base_url = crate::openprovider::api_base(&client.base_url)
         .map_err(|e| ConfigError::Invalid(format!("openprovider.base_url: {e}")))?;
+    note("openprovider.base_url", client.base_url.clone(), source);
     client.token_cache = op.token_cache;
+    note(
+        "openprovider.token_cache",
+        client
+            .token_cache
+            .as_ref()
+            .map_or("(none: log in every run)".into(), |p| {
+                p.display().to_string()
+            }),
+        if client.token_cache.is_some() {
+            Source::File
+        } else {
+            Source::Default
+        },
+    );
     if let Some(n) = op.concurrency {
         if !(1..=16).contains(&n) {
             return Err(ConfigError::Invalid(format!(
@@ -184,19 +285,47 @@ pub fn resolve(
         }
         client.concurrency = n;
     }
+    note(
+        "openprovider.concurrency",
+        client.concurrency.to_string(),
+        if op.concurrency.is_some() {
+            Source::File
+        } else {
+            Source::Default
+        },
+    );
     if let Some(s) = op.timeout_seconds {
         client.timeout = Duration::from_secs(s.max(1));
     }
+    note(
+        "openprovider.timeout_seconds",
+        client.timeout.as_secs().to_string(),
+        if op.timeout_seconds.is_some() {
+            Source::File
+        } else {
+            Source::Default
+        },
+    );
 
-    let database_url = match overrides
-        .database_url
-        .clone()
-        .or(env("OPSYNC_DATABASE_URL"))
-        .or(file.whmcs.database_url.map(|url| url.expose().to_string()))
-    {
-        Some(url) => url,
+    let database_url = match layered(
+        (overrides.database_url.clone(), "--database-url"),
+        (env("OPSYNC_DATABASE_URL"), "OPSYNC_DATABASE_URL"),
+        file.whmcs.database_url.map(|url| url.expose().to_string()),
+    ) {
+        Some((url, source)) => {
+            note("whmcs.database_url", masked_url(&url), source);
+            url
+        }
         None => match &file.whmcs.configuration_php {
-            Some(path) => database_url_from_configuration_php(path)?,
+            Some(path) => {
+                let url = database_url_from_configuration_php(path)?;
+                note(
+                    "whmcs.database_url",
+                    masked_url(&url),
+                    Source::ConfigurationPhp,
+                );
+                url
+            }
             None => {
                 return Err(ConfigError::Missing {
                     what: "the WHMCS database",
@@ -210,18 +339,104 @@ pub fn resolve(
         .batch_size
         .or(file.sync.batch_size)
         .filter(|n| *n > 0);
+    note(
+        "sync.batch_size",
+        batch_size.map_or("(all rows)".into(), |n| n.to_string()),
+        match (overrides.batch_size, file.sync.batch_size) {
+            (Some(_), _) => Source::CommandLine("--batch"),
+            (None, Some(_)) => Source::File,
+            (None, None) => Source::Default,
+        },
+    );
     let send_empty_reports = overrides
         .send_empty_reports
         .or(file.mail.send_empty_reports)
         .unwrap_or(false);
+    let mail = file.mail;
+    let from_file = |set: bool| if set { Source::File } else { Source::Default };
+    note(
+        "mail.smtp_host",
+        mail.smtp_host.clone().unwrap_or_else(|| "localhost".into()),
+        from_file(mail.smtp_host.is_some()),
+    );
+    note(
+        "mail.smtp_port",
+        mail.smtp_port
+            .map_or("(the security's default)".into(), |p| p.to_string()),
+        from_file(mail.smtp_port.is_some()),
+    );
+    note(
+        "mail.smtp_security",
+        mail.smtp_security
+            .clone()
+            .unwrap_or_else(|| "starttls".into()),
+        from_file(mail.smtp_security.is_some()),
+    );
+    note(
+        "mail.smtp_username",
+        mail.smtp_username
+            .clone()
+            .unwrap_or_else(|| "(none)".into()),
+        from_file(mail.smtp_username.is_some()),
+    );
+    note(
+        "mail.smtp_password",
+        if mail.smtp_password.is_some() {
+            "***".into()
+        } else {
+            "(none)".into()
+        },
+        from_file(mail.smtp_password.is_some()),
+    );
+    note(
+        "mail.from",
+        mail.from
+            .clone()
+            .unwrap_or_else(|| "(none: reports are printed, not mailed)".into()),
+        from_file(mail.from.is_some()),
+    );
+    note(
+        "mail.to",
+        if mail.to.is_empty() {
+            "(only the admins with System emails)".into()
+        } else {
+            mail.to.join(", ")
+        },
+        from_file(!mail.to.is_empty()),
+    );
+    note(
+        "mail.send_empty_reports",
+        send_empty_reports.to_string(),
+        match (overrides.send_empty_reports, mail.send_empty_reports) {
+            (Some(_), _) => Source::CommandLine("--send-empty"),
+            (None, Some(_)) => Source::File,
+            (None, None) => Source::Default,
+        },
+    );
+    let given = file.policy.unwrap_or_default();
+    if let Ok(Value::Object(fields)) = serde_json::to_value(&policy) {
+        for (key, value) in fields {
+            let shown = match value {
+                Value::String(s) => s,
+                Value::Null => "none".into(),
+                other => other.to_string(),
+            };
+            note(
+                &format!("policy.{key}"),
+                shown,
+                from_file(given.contains_key(&key)),
+            );
+        }
+    }
 
     Ok(Config {
         database_url: Secret::new(database_url),
         openprovider: client,
-        mail: file.mail,
+        mail,
         batch_size,
         send_empty_reports,
         policy,
+        settings,
     })
 }
 

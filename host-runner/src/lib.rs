@@ -11,6 +11,7 @@
 //! The engine's verbs ([`Verb`] and [`version`]) are the same on every face; here either
 //! build of the engine answers them ([`answer`]).
 
+pub mod check;
 pub mod config;
 pub mod mail;
 pub mod openprovider;

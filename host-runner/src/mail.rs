@@ -83,17 +83,7 @@ impl Mailer {
         report: &Report,
         admins: &[(String, String)],
     ) -> Result<usize, MailError> {
-        let mut to: Vec<Mailbox> = admins
-            .iter()
-            .filter_map(|(name, email)| {
-                let address = email.parse().ok()?;
-                Some(Mailbox::new(
-                    (!name.is_empty()).then(|| name.clone()),
-                    address,
-                ))
-            })
-            .collect();
-        to.extend(self.extra_to.iter().cloned());
+        let to = self.recipients(admins);
         if to.is_empty() {
             return Err(MailError::Config(
                 "no recipient: no active admin has System emails and mail.to is empty".into(),
@@ -116,6 +106,35 @@ impl Mailer {
             .await
             .map_err(|e| MailError::Send(e.to_string()))?;
         Ok(to.len())
+    }
+
+    /// Connects, greets, upgrades to TLS and authenticates as configured, then says
+    /// goodbye: everything a report needs but the message itself.
+    pub async fn test_connection(&self) -> Result<(), MailError> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(MailError::Send(
+                "the server closed the connection after the greeting".into(),
+            )),
+            Err(e) => Err(MailError::Send(e.to_string())),
+        }
+    }
+
+    /// Who a report goes to: `admins` (`(name, email)`) with a usable address, then the
+    /// configured extra recipients.
+    pub fn recipients(&self, admins: &[(String, String)]) -> Vec<Mailbox> {
+        let mut to: Vec<Mailbox> = admins
+            .iter()
+            .filter_map(|(name, email)| {
+                let address = email.parse().ok()?;
+                Some(Mailbox::new(
+                    (!name.is_empty()).then(|| name.clone()),
+                    address,
+                ))
+            })
+            .collect();
+        to.extend(self.extra_to.iter().cloned());
+        to
     }
 }
 

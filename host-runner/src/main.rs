@@ -94,6 +94,44 @@ enum Command {
         #[arg(long)]
         send_empty: bool,
     },
+    /// Check the set-up: run it first, and after every change.
+    ///
+    /// One line per check, ✓ or ✗, and for a ✗ what to do: the configuration (every
+    /// setting and where it came from: file, environment or command line; secrets as ***),
+    /// the WHMCS database (connection, the tables and columns opsync reads and writes,
+    /// sql_mode, the Openprovider rows, duplicates and zero dates, the run lock, opsync's
+    /// own tables, created when missing), Openprovider (login or the cached token, one page
+    /// of the listing, how many WHMCS rows it finds), mail (connects, TLS and
+    /// authentication as configured, the recipients) and the engine. Writes nothing to
+    /// WHMCS or Openprovider and sends no mail unless asked. Exit status: 0 every check
+    /// passed, 7 a check failed.
+    Check {
+        /// The configuration file (see opsync.example.toml).
+        #[arg(
+            long,
+            short,
+            env = "OPSYNC_CONFIG",
+            default_value = "/etc/opsync/opsync.toml"
+        )]
+        config: PathBuf,
+        /// The WHMCS database URL, over the file and OPSYNC_DATABASE_URL.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The Openprovider API base URL (https; http only to 127.0.0.1).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Print the settings and checks as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Send one test mail to the report's recipients.
+        #[arg(long)]
+        send_test_mail: bool,
+        /// Also probe, read-only, what opsync assumes about Openprovider's API: a look-up
+        /// of two names returns those two, order_by.id and is_deleted=true are accepted,
+        /// two pages agree with the total. Send us what it prints when a probe fails.
+        #[arg(long)]
+        live_api: bool,
+    },
     /// Show what a sync would change, without writing or mailing anything.
     Plan {
         #[command(flatten)]
@@ -190,6 +228,8 @@ enum ExitStatus {
     NotCompleted,
     /// `laws`: a law is broken under this policy.
     LawBroken,
+    /// `check`: a check failed.
+    CheckFailed,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -201,6 +241,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Locked => 4,
             ExitStatus::NotCompleted => 5,
             ExitStatus::LawBroken => 6,
+            ExitStatus::CheckFailed => 7,
         })
     }
 }
@@ -229,6 +270,26 @@ fn run(cli: Cli) -> ExitStatus {
                 dry_run,
                 send_empty,
             },
+        ),
+        Command::Check {
+            config,
+            database_url,
+            base_url,
+            json,
+            send_test_mail,
+            live_api,
+        } => commands::check(
+            &config,
+            opsync::config::Overrides {
+                database_url,
+                base_url,
+                ..Default::default()
+            },
+            opsync::check::CheckOptions {
+                send_test_mail,
+                live_api,
+            },
+            json,
         ),
         Command::Plan { run } => commands::sync(run, commands::SyncMode::Plan),
         Command::Laws { config, cases } => commands::laws(config, cases),

@@ -330,6 +330,104 @@ impl Whmcs {
         Ok(())
     }
 
+    /// The database server, e.g. `MariaDB 10.11.6` or `SQLite 3.46.0`.
+    pub async fn server(&self) -> Result<String, StoreError> {
+        let sql = if self.mysql {
+            "SELECT CAST(VERSION() AS CHAR)"
+        } else {
+            "SELECT sqlite_version()"
+        };
+        let row = sqlx::query(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error)?;
+        let version = text_at(&row, 0).unwrap_or_default();
+        Ok(if !self.mysql {
+            format!("SQLite {version}")
+        } else if version.to_lowercase().contains("mariadb") {
+            format!("MariaDB {}", version.split('-').next().unwrap_or(&version))
+        } else {
+            format!("MySQL {version}")
+        })
+    }
+
+    /// The columns of `table` (name, declared type in lower case); empty when the table
+    /// does not exist.
+    pub async fn columns_of(&self, table: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let table = identifier(table)?;
+        let rows = if self.mysql {
+            sqlx::query(
+                "SELECT CAST(COLUMN_NAME AS CHAR), CAST(COLUMN_TYPE AS CHAR) \
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            )
+            .bind(table.to_string())
+            .fetch_all(&self.pool)
+            .await
+        } else {
+            sqlx::query("SELECT name, type FROM pragma_table_info(?)")
+                .bind(table.to_string())
+                .fetch_all(&self.pool)
+                .await
+        }
+        .map_err(query_error)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    text_at(r, 0).unwrap_or_default().to_lowercase(),
+                    text_at(r, 1).unwrap_or_default().to_lowercase(),
+                )
+            })
+            .collect())
+    }
+
+    /// MySQL's `sql_mode` for opsync's connections; `None` for SQLite.
+    pub async fn sql_mode(&self) -> Result<Option<String>, StoreError> {
+        if !self.mysql {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT CAST(@@SESSION.sql_mode AS CHAR)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query_error)?;
+        Ok(Some(text_at(&row, 0).unwrap_or_default()))
+    }
+
+    /// The MySQL connection id holding the run lock, if MySQL says.
+    pub async fn lock_holder(&self) -> Option<String> {
+        if !self.mysql {
+            return None;
+        }
+        let row =
+            sqlx::query("SELECT CAST(IS_USED_LOCK(CONCAT('opsync_sync:', DATABASE())) AS CHAR)")
+                .fetch_one(&self.pool)
+                .await
+                .ok()?;
+        text_at(&row, 0)
+    }
+
+    /// opsync's own tables (the run history and the batch cursor): which were missing and
+    /// are created now. Fails when one is missing and cannot be created.
+    pub async fn ensure_own_tables(&self) -> Result<Vec<&'static str>, StoreError> {
+        let runs = if self.mysql {
+            CREATE_RUNS_MYSQL
+        } else {
+            CREATE_RUNS_SQLITE
+        };
+        let mut created = Vec::new();
+        for (table, create) in [("opsync_runs", runs), ("opsync_sync_state", CREATE_CURSOR)] {
+            if self.columns_of(table).await?.is_empty() {
+                sqlx::query(create)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::Query(format!("creating {table}: {e}")))?;
+                created.push(table);
+            }
+        }
+        Ok(created)
+    }
+
     /// `(name, email)` of active admins whose role receives system emails.
     pub async fn system_email_admins(&self) -> Result<Vec<(String, String)>, StoreError> {
         let rows = sqlx::query(

@@ -173,3 +173,48 @@ fn whmcs_configuration_php_gives_the_database() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_setting_says_where_it_came_from_with_secrets_masked() {
+    let file = FileConfig::parse(BASE).unwrap();
+    let env = env(&[
+        ("OPSYNC_OP_PASSWORD", "env-password"),
+        ("OPSYNC_OP_BASE_URL", "https://api.openprovider.eu/"),
+    ]);
+    let cli = Overrides {
+        batch_size: Some(50),
+        ..Overrides::default()
+    };
+    let config = resolve(file, &env, &cli).unwrap();
+    let shown = |key: &str| {
+        let s = config
+            .settings
+            .iter()
+            .find(|s| s.key == key)
+            .unwrap_or_else(|| panic!("no setting {key}"));
+        format!("{} ({})", s.value, s.source)
+    };
+    assert_eq!(shown("openprovider.username"), "reseller (file)");
+    assert_eq!(
+        shown("openprovider.password"),
+        "*** (environment OPSYNC_OP_PASSWORD)"
+    );
+    // Given without the API version, used with it.
+    assert_eq!(
+        shown("openprovider.base_url"),
+        "https://api.openprovider.eu/v1beta (environment OPSYNC_OP_BASE_URL)"
+    );
+    assert_eq!(
+        shown("whmcs.database_url"),
+        "mysql://whmcs:***@db.example.net/whmcs (file)"
+    );
+    assert_eq!(shown("sync.batch_size"), "50 (command line --batch)");
+    assert_eq!(shown("policy.due_date_offset_days"), "10 (file)");
+    assert_eq!(shown("policy.due_date_max_shift_days"), "none (file)");
+    assert_eq!(shown("policy.expiry_source"), "expiration_date (default)");
+    let all = format!("{:?}", config.settings);
+    assert!(
+        !all.contains("secret") && !all.contains("env-password"),
+        "{all}"
+    );
+}

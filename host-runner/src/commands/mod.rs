@@ -1,9 +1,11 @@
 //! One function per command.
 
+mod check;
 mod engine;
 mod laws;
 mod sync;
 
+pub(crate) use check::check;
 pub(crate) use engine::{verb, version};
 pub(crate) use laws::laws;
 pub(crate) use sync::{sync, SyncMode};

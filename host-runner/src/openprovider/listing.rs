@@ -50,6 +50,17 @@ impl Client {
         Ok(judge(size, total, pages))
     }
 
+    /// One `GET /domains` with `query` as given, its `data` as Openprovider answered it
+    /// (`opsync check --live-api` probes the API's behaviour with it).
+    pub async fn list_query(&self, query: &[(String, String)]) -> Result<Value, ApiError> {
+        self.call(Call::get("/domains", query)).await
+    }
+
+    /// The first page of the listing, as the sync reads it.
+    pub async fn first_page(&self, limit: usize) -> Result<Page, ApiError> {
+        self.list_page(0, limit).await
+    }
+
     async fn list_page(&self, offset: usize, limit: usize) -> Result<Page, ApiError> {
         let query = vec![
             ("limit".to_string(), limit.to_string()),

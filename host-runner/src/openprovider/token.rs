@@ -22,6 +22,15 @@ struct CachedToken {
 }
 
 impl Client {
+    /// A session for the calls to come: the cached token when there is one (`true`),
+    /// else a new login (`false`). A cached token Openprovider no longer takes is
+    /// replaced by a new login on the first call.
+    pub async fn session(&self) -> Result<bool, ApiError> {
+        let cached = self.token.lock().await.is_some() || self.cached_token().is_some();
+        self.token(None).await?;
+        Ok(cached)
+    }
+
     /// The token to use: the one in memory, else a cached one, else a new login. With
     /// `rejected`, that token is dropped and a new one obtained, unless another call
     /// already renewed it meanwhile (pages in flight share one new login).
