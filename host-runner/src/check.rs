@@ -419,7 +419,7 @@ async fn check_openprovider(
                     page.domains.len()
                 ),
             ));
-            page
+            Some(page)
         }
         Err(e) => {
             checks.push(Check::fail(
@@ -427,7 +427,7 @@ async fn check_openprovider(
                 e.to_string(),
                 api_fix(&e),
             ));
-            return;
+            None
         }
     };
     if let Some(rows) = rows.filter(|r| !r.is_empty()) {
@@ -492,7 +492,7 @@ async fn check_openprovider(
         });
     }
     if live_api {
-        probe_api(&client, &page.domains, checks).await;
+        probe_api(&client, page.map(|p| p.domains), checks).await;
     }
 }
 
@@ -523,9 +523,23 @@ fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 const TELL_US: &str = "opsync relies on this; please send us this line (no credentials are in it)";
 
 /// The API behaviours opsync relies on, each probed with read-only calls.
-async fn probe_api(client: &Client, first_page: &[Value], checks: &mut Vec<Check>) {
-    // Look-ups by name, the key repeated once per name.
+/// Each probe stands on its own, so one refused key fails its own line only.
+async fn probe_api(client: &Client, first_page: Option<Vec<Value>>, checks: &mut Vec<Check>) {
+    // Look-ups by name, the key repeated once per name, of two domains the account holds.
     const NAMES: &str = "api: look-up by names";
+    let first_page = match first_page {
+        Some(domains) => domains,
+        None => match client
+            .list_query(&query(&[("limit", "2"), ("offset", "0")]))
+            .await
+        {
+            Ok(data) => data["results"].as_array().cloned().unwrap_or_default(),
+            Err(e) => {
+                checks.push(Check::fail(NAMES, e.to_string(), TELL_US));
+                Vec::new()
+            }
+        },
+    };
     checks.push(if first_page.len() < 2 {
         Check::pass(
             NAMES,

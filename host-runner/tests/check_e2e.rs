@@ -456,7 +456,8 @@ async fn live_api_probes_pass_on_the_sandbox_and_each_fails_when_it_behaves_othe
         .1
         .contains("(code 515"));
 
-    // A gateway that refuses order_by.id: the listing itself fails, saying so.
+    // A gateway that refuses order_by.id: the listing fails, and so does the probe, each
+    // saying so; the look-up probe still runs.
     world.sandbox.reset();
     world.sandbox.set_faults(Faults {
         refuse_keys: vec!["order_by.id".into()],
@@ -464,10 +465,38 @@ async fn live_api_probes_pass_on_the_sandbox_and_each_fails_when_it_behaves_othe
     });
     let (code, outcome) = world.check_json(&["--live-api"]).await;
     assert_eq!(code, 7);
-    assert_eq!(failed(&outcome), ["openprovider listing"], "{outcome:#}");
+    assert_eq!(
+        failed(&outcome),
+        [
+            "openprovider listing",
+            "api: order_by.id",
+            "api: pages agree"
+        ],
+        "{outcome:#}"
+    );
     assert!(verdict(&outcome, "openprovider listing")
         .1
         .contains("order_by.id"));
+    assert!(verdict(&outcome, "api: order_by.id")
+        .1
+        .contains("order_by.id"));
+    assert!(verdict(&outcome, "api: look-up by names").0);
+
+    // A gateway that takes order_by.id and ignores it.
+    world.sandbox.reset();
+    world.sandbox.set_faults(Faults {
+        ignore_order_by: true,
+        ..Faults::default()
+    });
+    let (code, outcome) = world.check_json(&["--live-api"]).await;
+    assert_eq!(
+        (code, failed(&outcome)),
+        (7, vec!["api: order_by.id".to_string()])
+    );
+    assert_eq!(
+        verdict(&outcome, "api: order_by.id").1,
+        "accepted, but the ids came back as [1, 2, 3, 4, 5, 6] (asc) and [1, 2, 3, 4, 5, 6] (desc)"
+    );
 
     // A listing that shifts between the two pages of the last probe.
     world.sandbox.reset();

@@ -97,6 +97,8 @@ pub struct Faults {
     pub ignore_domain_names: bool,
     /// These query keys are refused as unknown, as a gateway that does not know them would.
     pub refuse_keys: Vec<String>,
+    /// `order_by` is accepted and has no effect: results come in id order.
+    pub ignore_order_by: bool,
 }
 
 /// The code the sandbox answers a refused query key or value with (Openprovider's
@@ -734,6 +736,9 @@ async fn list(
         };
         if s.faults.ignore_domain_names {
             q.names.clear();
+        }
+        if s.faults.ignore_order_by {
+            q.order_by = None;
         }
 
         // A domain appears or vanishes between two pages.
