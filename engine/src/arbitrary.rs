@@ -117,30 +117,36 @@ fn op_domain() -> impl Strategy<Value = Value> {
         select(vec![Some("on"), Some("off"), Some("default"), None]),
         select(vec![Some(true), Some(false), None]),
         select(vec![Some(true), Some(false), None]),
+        select(vec![None, None, Some(false), Some(true)]),
     )
-        .prop_map(|(name, status, exp, ren, autorenew, enabled, allowed)| {
-            let name = name.trim().trim_end_matches('.');
-            let (label, ext) = name.split_once('.').unwrap();
-            let mut d = Map::new();
-            d.insert("domain".into(), json!({"name": label, "extension": ext}));
-            d.insert("status".into(), json!(status));
-            if let Some(v) = exp {
-                d.insert("expiration_date".into(), v);
-            }
-            if let Some(v) = ren {
-                d.insert("renewal_date".into(), v);
-            }
-            if let Some(v) = autorenew {
-                d.insert("autorenew".into(), json!(v));
-            }
-            if let Some(v) = enabled {
-                d.insert("is_private_whois_enabled".into(), json!(v));
-            }
-            if let Some(v) = allowed {
-                d.insert("is_private_whois_allowed".into(), json!(v));
-            }
-            Value::Object(d)
-        })
+        .prop_map(
+            |(name, status, exp, ren, autorenew, enabled, allowed, deleted)| {
+                let name = name.trim().trim_end_matches('.');
+                let (label, ext) = name.split_once('.').unwrap();
+                let mut d = Map::new();
+                d.insert("domain".into(), json!({"name": label, "extension": ext}));
+                d.insert("status".into(), json!(status));
+                if let Some(v) = exp {
+                    d.insert("expiration_date".into(), v);
+                }
+                if let Some(v) = ren {
+                    d.insert("renewal_date".into(), v);
+                }
+                if let Some(v) = autorenew {
+                    d.insert("autorenew".into(), json!(v));
+                }
+                if let Some(v) = enabled {
+                    d.insert("is_private_whois_enabled".into(), json!(v));
+                }
+                if let Some(v) = allowed {
+                    d.insert("is_private_whois_allowed".into(), json!(v));
+                }
+                if let Some(v) = deleted {
+                    d.insert("is_deleted".into(), json!(v));
+                }
+                Value::Object(d)
+            },
+        )
 }
 
 pub fn policy() -> impl Strategy<Value = Value> {
@@ -150,13 +156,18 @@ pub fn policy() -> impl Strategy<Value = Value> {
         0i64..40,
         prop_oneof![Just(Value::Null), (0i64..400).prop_map(|n| json!(n))],
         proptest::sample::subsequence(WHMCS_STATUSES[..10].to_vec(), 0..4),
+        prop_oneof![
+            Just(Value::Null),
+            (0u32..=100, 0u64..5).prop_map(|(p, m)| json!({"percent": p, "min_rows": m})),
+        ],
     )
-        .prop_map(|(on, source, offset, max_shift, protected)| {
+        .prop_map(|(on, source, offset, max_shift, protected, brake)| {
             json!({
                 "sync_status": on[0], "sync_expiry_date": on[1], "sync_due_date": on[2],
                 "sync_auto_renew": on[3], "sync_whois_privacy": on[4],
                 "expiry_source": source, "due_date_offset_days": offset,
                 "due_date_max_shift_days": max_shift, "protected_statuses": protected,
+                "mass_change_limit": brake,
             })
         })
 }

@@ -195,6 +195,13 @@ pub struct RowResult {
     /// The activity-log lines for this row's changes; absent when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity: Option<Activity>,
+    /// v1.1: the WHMCS changes the mass-change brake held (nothing is written); absent
+    /// unless the run was held and this row had some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_whmcs_changes: Option<WhmcsChanges>,
+    /// v1.1: the Openprovider changes the mass-change brake held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_openprovider_changes: Option<OpenproviderChanges>,
 }
 
 impl RowResult {
@@ -213,7 +220,20 @@ impl RowResult {
             whmcs_update: None,
             openprovider_update: None,
             activity: None,
+            held_whmcs_changes: None,
+            held_openprovider_changes: None,
         }
+    }
+
+    /// Moves the row's changes to the held fields: nothing of it is to be written.
+    pub(crate) fn hold(&mut self) {
+        let whmcs = std::mem::take(&mut self.whmcs_changes);
+        let openprovider = std::mem::take(&mut self.openprovider_changes);
+        self.held_whmcs_changes = (!whmcs.is_empty()).then_some(whmcs);
+        self.held_openprovider_changes = (!openprovider.is_empty()).then_some(openprovider);
+        self.whmcs_update = None;
+        self.openprovider_update = None;
+        self.activity = None;
     }
 
     pub fn is_changed(&self) -> bool {
@@ -229,6 +249,12 @@ pub struct Summary {
     pub openprovider_updates: u64,
     pub errors: u64,
     pub warnings: u64,
+    /// v1.1: true when the mass-change brake held the run; absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
+    /// v1.1: the rows that would have changed, when held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_rows: Option<u64>,
 }
 
 impl Summary {
@@ -258,6 +284,9 @@ pub struct Response {
     pub engine: String,
     pub results: Vec<RowResult>,
     pub summary: Summary,
+    /// v1.1: notices about the run as a whole (`mass_change_held`); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
 }
 
 impl Response {

@@ -22,17 +22,34 @@ use crate::{due_date, expiry, privacy, renewal, status, update, ENGINE};
 
 pub(crate) fn decide(request: &Snapshot) -> Response {
     let pairing = Pairing::new(request);
-    let results: Vec<RowResult> = request
+    let mut results: Vec<RowResult> = request
         .whmcs
         .iter()
         .zip(&pairing.names)
         .map(|(row, name)| decide_row(row, name.as_deref(), &pairing, request))
         .collect();
-    let summary = Summary::of(&results);
+    let mut summary = Summary::of(&results);
+    let mut notices = Vec::new();
+    if let Some(limit) = request.policy.mass_change_limit {
+        if limit.holds(summary.changed_rows, summary.rows) {
+            let changed = summary.changed_rows;
+            results.iter_mut().for_each(RowResult::hold);
+            summary = Summary::of(&results);
+            summary.held = true;
+            summary.held_rows = Some(changed);
+            notices.push(Notice::mass_change_held(
+                changed,
+                summary.rows,
+                limit.percent,
+                limit.min_rows,
+            ));
+        }
+    }
     Response {
         engine: ENGINE.to_string(),
         results,
         summary,
+        notices,
     }
 }
 
@@ -110,7 +127,7 @@ fn decide_paired(
     let day = |d: Option<chrono::NaiveDate>| d.map(format_day);
 
     if policy.sync_status {
-        match status::decide(status, op.status.as_deref()) {
+        match status::decide(status, op.effective_status()) {
             Decision::Set(target) => {
                 wc.status = Some(Change::new(
                     Some(status.as_str().to_string()),

@@ -62,6 +62,19 @@ pub const LAWS: &[Law] = &[
         check: Check::Request(writes_are_the_changes),
     },
     Law {
+        name: "the brake holds all or nothing",
+        statement: "with a mass-change limit, the answer is the one without it, or, when more \
+                    rows would change than the limit allows, every change held and nothing \
+                    to write",
+        check: Check::Seeded(brake_holds_all_or_nothing),
+    },
+    Law {
+        name: "a deleted record takes no change",
+        statement: "a row paired with a record Openprovider marks is_deleted gets no \
+                    Openprovider change, and its status is decided as for DEL",
+        check: Check::Request(deleted_records_take_no_change),
+    },
+    Law {
         name: "the listing's order does not matter",
         statement: "reordering openprovider.domains changes no byte of the answer",
         check: Check::Seeded(openprovider_order_does_not_matter),
@@ -367,6 +380,109 @@ fn writes_are_the_changes(req: &Value) -> Result<(), String> {
             whmcs_lines == w.each().count() && op_lines == o.each().count(),
             || format!("activity lines do not match the changes: {r:?}"),
         )?;
+    }
+    Ok(())
+}
+
+fn brake_holds_all_or_nothing(req: &Value, seed: u64) -> Result<(), String> {
+    let (percent, min_rows) = (seed % 101, (seed >> 8) % 6);
+    let mut free = req.clone();
+    free["policy"] = match req["policy"].as_object() {
+        Some(p) => Value::Object(p.clone()),
+        None => json!({}),
+    };
+    free["policy"]["mass_change_limit"] = Value::Null;
+    let mut braked = free.clone();
+    braked["policy"]["mass_change_limit"] = json!({"percent": percent, "min_rows": min_rows});
+    let unbraked = decide(&free)?;
+    let answer = decide(&braked)?;
+    let changed = unbraked.summary.changed_rows;
+    let rows = unbraked.summary.rows;
+    // The contract's words: more than both M rows and P% of the rows, rounded down.
+    let over = changed > min_rows && changed > rows * percent / 100;
+    if !over {
+        return ensure(answer == unbraked, || {
+            format!(
+                "{changed} of {rows} rows is within {percent}%/{min_rows}, yet the answer differs"
+            )
+        });
+    }
+    ensure(
+        answer.summary.held && answer.summary.held_rows == Some(changed),
+        || {
+            format!(
+                "{changed} of {rows} rows is over {percent}%/{min_rows}, yet summary is {:?}",
+                answer.summary
+            )
+        },
+    )?;
+    ensure(
+        answer.notices.len() == 1 && answer.notices[0].code.as_str() == "mass_change_held",
+        || format!("a held run's notices are {:?}", answer.notices),
+    )?;
+    for (held, free) in answer.results.iter().zip(&unbraked.results) {
+        ensure(!held.is_changed(), || {
+            format!("row {}: a held run still changes it", held.whmcs_id)
+        })?;
+        ensure(
+            held.whmcs_update.is_none()
+                && held.openprovider_update.is_none()
+                && held.activity.is_none(),
+            || {
+                format!(
+                    "row {}: a held run still has something to write",
+                    held.whmcs_id
+                )
+            },
+        )?;
+        let same_whmcs = held.held_whmcs_changes.clone().unwrap_or_default() == free.whmcs_changes;
+        let same_op =
+            held.held_openprovider_changes.clone().unwrap_or_default() == free.openprovider_changes;
+        ensure(
+            same_whmcs && same_op && held.notices == free.notices,
+            || {
+                format!(
+                    "row {}: what was held is not what would have changed",
+                    held.whmcs_id
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn deleted_records_take_no_change(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let deleted: Vec<u64> = req["openprovider"]["domains"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter(|d| d["is_deleted"] == json!(true))
+                .filter_map(|d| d["id"].as_u64())
+                .collect()
+        })
+        .unwrap_or_default();
+    for r in &response.results {
+        let Some(id) = r.openprovider_id.filter(|id| deleted.contains(id)) else {
+            continue;
+        };
+        ensure(
+            r.openprovider_changes.is_empty() && r.openprovider_update.is_none(),
+            || {
+                format!(
+                    "row {}: Openprovider changes for deleted record {id}",
+                    r.whmcs_id
+                )
+            },
+        )?;
+        if let Some(status) = &r.whmcs_changes.status {
+            ensure(status.to == "Expired", || {
+                format!(
+                    "row {}: a deleted record made the row {}",
+                    r.whmcs_id, status.to
+                )
+            })?;
+        }
     }
     Ok(())
 }

@@ -10,14 +10,14 @@ use crate::snapshot::OpDomain;
 pub(crate) const MODIFIABLE_OP_STATUS: &str = "ACT";
 
 pub(crate) fn is_modifiable(op: &OpDomain) -> bool {
-    op.status.as_deref() == Some(MODIFIABLE_OP_STATUS)
+    op.effective_status() == Some(MODIFIABLE_OP_STATUS)
 }
 
 /// Lets a wanted Openprovider change through only while the domain can take it.
 pub(crate) fn gate<T>(op: &OpDomain, what: &str, decision: Decision<T>) -> Decision<T> {
     match decision {
         Decision::Set(_) if !is_modifiable(op) => {
-            Decision::Problem(Notice::not_modifiable(what, op.status.as_deref()))
+            Decision::Problem(Notice::not_modifiable(what, op.effective_status()))
         }
         other => other,
     }

@@ -14,6 +14,7 @@
 //! | `not_checked` | error / info | no record, and no look-up said why |
 //! | `invalid_record` | error | the WHMCS row cannot be judged |
 //! | `duplicate_domain` | warning / info | another row of the same name is the one kept in sync |
+//! | `mass_change_held` | error | (the response's own notice, v1.1) the mass-change brake held the run |
 //!
 //! "error / info": error for rows in the Active or Pending class, info otherwise.
 
@@ -41,6 +42,7 @@ pub enum Code {
     NotChecked,
     InvalidRecord,
     DuplicateDomain,
+    MassChangeHeld,
 }
 
 impl Code {
@@ -57,6 +59,7 @@ impl Code {
             Code::NotChecked => "not_checked",
             Code::InvalidRecord => "invalid_record",
             Code::DuplicateDomain => "duplicate_domain",
+            Code::MassChangeHeld => "mass_change_held",
         }
     }
 }
@@ -129,6 +132,20 @@ impl Notice {
             Severity::Warning,
             Code::WhoisPrivacyNotAllowed,
             "ID protection is on in WHMCS, but Openprovider does not allow WHOIS privacy for this domain",
+        )
+    }
+
+    /// The run's own notice when the mass-change brake holds it.
+    pub(crate) fn mass_change_held(changed: u64, rows: u64, percent: u32, min_rows: u64) -> Notice {
+        Notice::new(
+            Severity::Error,
+            Code::MassChangeHeld,
+            format!(
+                "the mass-change brake held this run: {changed} of {rows} rows would change, \
+                 more than {min_rows} rows and more than {percent}% of the rows ({}). Nothing \
+                 was written. If the changes are right, release one run explicitly",
+                rows.saturating_mul(u64::from(percent)) / 100
+            ),
         )
     }
 

@@ -2,7 +2,8 @@
 //! WHMCS rows of one name is the one kept in sync.
 //!
 //! - Names are compared in their [`normalize`]d form.
-//! - Several Openprovider domains of one name: ACT first, then the highest id (ties on
+//! - Several Openprovider domains of one name: a live record before a deleted one (v1.1),
+//!   then ACT first, then the highest id (ties on
 //!   both are broken by content, so the listing's order never matters).
 //! - Several WHMCS rows of one name: the highest id among live rows (see
 //!   [`WhmcsStatus::is_live`](crate::status::WhmcsStatus::is_live)), or the highest id when none is live. Rows that cannot be
@@ -130,7 +131,7 @@ fn kept_row(rows: &[&WhmcsRow], op: Option<&OpDomain>, policy: &Policy) -> u64 {
         let Some(now) = row.status else { return false };
         let after = match op {
             Some(op) if policy.sync_status && !policy.is_protected(now) => {
-                match status::decide(now, op.status.as_deref()) {
+                match status::decide(now, op.effective_status()) {
                     Decision::Set(target) => target,
                     _ => now,
                 }
@@ -145,7 +146,7 @@ fn kept_row(rows: &[&WhmcsRow], op: Option<&OpDomain>, policy: &Policy) -> u64 {
 
 /// Whether `candidate` should replace `current` as the record of their shared name.
 fn op_preferred(candidate: &OpDomain, current: &OpDomain) -> bool {
-    let key = |d: &OpDomain| (is_modifiable(d), d.id);
+    let key = |d: &OpDomain| (!d.is_deleted, is_modifiable(d), d.id);
     match key(candidate).cmp(&key(current)) {
         std::cmp::Ordering::Greater => true,
         std::cmp::Ordering::Less => false,

@@ -25,6 +25,23 @@ impl ExpirySource {
     }
 }
 
+/// The mass-change brake (v1.1): a run in which more rows would change than both
+/// `min_rows` and `percent`% of the rows (rounded down) is held whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MassChangeLimit {
+    /// 0 to 100.
+    pub percent: u32,
+    pub min_rows: u64,
+}
+
+impl MassChangeLimit {
+    /// Whether `changed` of `rows` rows is more than the limit allows.
+    pub fn holds(self, changed: u64, rows: u64) -> bool {
+        let share = rows.saturating_mul(u64::from(self.percent)) / 100;
+        changed > self.min_rows && changed > share
+    }
+}
+
 /// The largest due-date offset accepted, in days (ten years).
 const MAX_OFFSET_DAYS: i64 = 3650;
 
@@ -40,6 +57,8 @@ pub struct Policy {
     pub sync_auto_renew: bool,
     pub sync_whois_privacy: bool,
     pub protected_statuses: Vec<WhmcsStatus>,
+    /// `None`: no brake (the contract's default; hosts turn it on).
+    pub mass_change_limit: Option<MassChangeLimit>,
 }
 
 impl Default for Policy {
@@ -54,6 +73,7 @@ impl Default for Policy {
             sync_auto_renew: true,
             sync_whois_privacy: true,
             protected_statuses: vec![WhmcsStatus::Fraud, WhmcsStatus::Cancelled],
+            mass_change_limit: None,
         }
     }
 }
@@ -114,6 +134,7 @@ impl Policy {
                     }
                     policy.protected_statuses = statuses;
                 }
+                "mass_change_limit" => policy.mass_change_limit = mass_change_limit(v, &at)?,
                 _ => return Err(RequestError::new(at, "unknown policy field")),
             }
         }
@@ -124,7 +145,7 @@ impl Policy {
 /// Every field, spelt out: what a host sends once it has resolved its configuration.
 impl Serialize for Policy {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(9))?;
+        let mut map = s.serialize_map(Some(10))?;
         map.serialize_entry("sync_status", &self.sync_status)?;
         map.serialize_entry("sync_expiry_date", &self.sync_expiry_date)?;
         map.serialize_entry("expiry_source", self.expiry_source.field())?;
@@ -135,6 +156,10 @@ impl Serialize for Policy {
         map.serialize_entry("sync_whois_privacy", &self.sync_whois_privacy)?;
         let protected: Vec<&str> = self.protected_statuses.iter().map(|s| s.as_str()).collect();
         map.serialize_entry("protected_statuses", &protected)?;
+        let limit = self
+            .mass_change_limit
+            .map(|l| serde_json::json!({"percent": l.percent, "min_rows": l.min_rows}));
+        map.serialize_entry("mass_change_limit", &limit)?;
         map.end()
     }
 }
@@ -154,6 +179,50 @@ fn boolean(v: &Value, path: &str) -> Result<bool, RequestError> {
             format!("expected true or false, found {}", kind_of(v)),
         )
     })
+}
+
+/// `null`, or `{"percent": 0..=100, "min_rows": n}` with both fields.
+fn mass_change_limit(v: &Value, path: &str) -> Result<Option<MassChangeLimit>, RequestError> {
+    let fields = match v {
+        Value::Null => return Ok(None),
+        Value::Object(fields) => fields,
+        other => {
+            return Err(RequestError::new(
+                path,
+                format!(
+                    "expected null or {{\"percent\": P, \"min_rows\": M}}, found {}",
+                    kind_of(other)
+                ),
+            ))
+        }
+    };
+    if let Some(key) = fields.keys().find(|k| *k != "percent" && *k != "min_rows") {
+        return Err(RequestError::new(
+            format!("{path}.{key}"),
+            "unknown field (expected percent and min_rows)",
+        ));
+    }
+    let percent = match fields.get("percent").map(Value::as_u64) {
+        Some(Some(p)) if p <= 100 => p as u32,
+        Some(_) => {
+            return Err(RequestError::new(
+                format!("{path}.percent"),
+                "expected a whole number from 0 to 100",
+            ))
+        }
+        None => return Err(RequestError::new(format!("{path}.percent"), "missing")),
+    };
+    let min_rows = match fields.get("min_rows").map(Value::as_u64) {
+        Some(Some(m)) => m,
+        Some(None) => {
+            return Err(RequestError::new(
+                format!("{path}.min_rows"),
+                "expected a whole number of rows, 0 or more",
+            ))
+        }
+        None => return Err(RequestError::new(format!("{path}.min_rows"), "missing")),
+    };
+    Ok(Some(MassChangeLimit { percent, min_rows }))
 }
 
 fn days(v: &Value, path: &str, max: i64) -> Result<i64, RequestError> {

@@ -10,6 +10,10 @@
 //! WHOIS privacy) with old and new values and a count; informational notices are counted
 //! by code, not listed. `send` is false when nothing changed and nothing failed, unless
 //! `send_empty` asks for a report on every run.
+//!
+//! A run the mass-change brake held (v1.1) is reported as held: its `mass_change_held`
+//! notice leads the errors, and the held changes fill the tables as what the run would
+//! have changed, so the admin reads what would have happened before releasing it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -81,6 +85,8 @@ struct ResponseRead {
     engine: String,
     results: Vec<ResultRead>,
     summary: Summary,
+    #[serde(default)]
+    notices: Vec<Notice>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +98,10 @@ struct ResultRead {
     whmcs_changes: WhmcsChanges,
     openprovider_changes: OpenproviderChanges,
     notices: Vec<Notice>,
+    #[serde(default)]
+    held_whmcs_changes: Option<WhmcsChanges>,
+    #[serde(default)]
+    held_openprovider_changes: Option<OpenproviderChanges>,
 }
 
 /// What the report reads of one result, whichever way the input arrived.
@@ -101,6 +111,8 @@ trait Reported {
     fn whmcs_changes(&self) -> &WhmcsChanges;
     fn openprovider_changes(&self) -> &OpenproviderChanges;
     fn notices(&self) -> &[Notice];
+    fn held_whmcs_changes(&self) -> Option<&WhmcsChanges>;
+    fn held_openprovider_changes(&self) -> Option<&OpenproviderChanges>;
 }
 
 macro_rules! reported {
@@ -121,6 +133,12 @@ macro_rules! reported {
             fn notices(&self) -> &[Notice] {
                 &self.notices
             }
+            fn held_whmcs_changes(&self) -> Option<&WhmcsChanges> {
+                self.held_whmcs_changes.as_ref()
+            }
+            fn held_openprovider_changes(&self) -> Option<&OpenproviderChanges> {
+                self.held_openprovider_changes.as_ref()
+            }
         }
     };
 }
@@ -134,6 +152,7 @@ pub(crate) fn render_json(bytes: &[u8]) -> Result<Report, RequestError> {
     let run = Run {
         engine: &input.response.engine,
         summary: &input.response.summary,
+        notices: &input.response.notices,
         dry_run: input.dry_run,
         send_empty: input.send_empty,
         failures: &input.failures,
@@ -171,6 +190,7 @@ pub fn render(input: &ReportInput) -> Report {
     let run = Run {
         engine: &input.response.engine,
         summary: &input.response.summary,
+        notices: &input.response.notices,
         dry_run: input.dry_run,
         send_empty: input.send_empty,
         failures: &input.failures,
@@ -182,6 +202,8 @@ pub fn render(input: &ReportInput) -> Report {
 struct Run<'a> {
     engine: &'a str,
     summary: &'a Summary,
+    /// The run's own notices (v1.1: `mass_change_held`).
+    notices: &'a [Notice],
     dry_run: bool,
     send_empty: bool,
     failures: &'a [Failure],
@@ -206,6 +228,20 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
             message: f.message.clone(),
         })
         .collect();
+    // The run's own notices lead, before any row's.
+    errors.splice(
+        0..0,
+        input
+            .notices
+            .iter()
+            .filter(|n| n.severity == Severity::Error)
+            .map(|n| Problem {
+                domain: "(this run)".to_string(),
+                what: n.code.as_str().to_string(),
+                message: n.message.clone(),
+            }),
+    );
+    let held = input.summary.held;
     let mut warnings = Vec::new();
     let mut info: BTreeMap<&'static str, u64> = BTreeMap::new();
 
@@ -234,29 +270,46 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
                 Severity::Info => *info.entry(n.code.as_str()).or_default() += 1,
             }
         }
-        let changed = !r.whmcs_changes().is_empty() || !r.openprovider_changes().is_empty();
-        if changed && collect_changes(r, &failed, &mut sections) {
+        let empty = (WhmcsChanges::default(), OpenproviderChanges::default());
+        let (whmcs, openprovider) = if held {
+            (
+                r.held_whmcs_changes().unwrap_or(&empty.0),
+                r.held_openprovider_changes().unwrap_or(&empty.1),
+            )
+        } else {
+            (r.whmcs_changes(), r.openprovider_changes())
+        };
+        let changed = !whmcs.is_empty() || !openprovider.is_empty();
+        if changed && collect_changes(r, whmcs, openprovider, &failed, &mut sections) {
             changed_domains += 1;
         }
     }
 
     let send = input.send_empty || changed_domains > 0 || !errors.is_empty();
-    let subject = subject(input.dry_run, changed_domains, errors.len(), warnings.len());
+    // A held run wrote nothing: it reads as a dry run, marked held.
+    let would = input.dry_run || held;
+    let subject = subject(
+        input.dry_run,
+        held,
+        changed_domains,
+        errors.len(),
+        warnings.len(),
+    );
     let summary = input.summary;
-    let intro = match (input.dry_run, changed_domains) {
-        (true, 0) => "Dry run: nothing was written, and a sync would change nothing.",
-        (true, _) => "Dry run: nothing was written. These are the changes a sync would make.",
-        (false, 0) => "opsync compared WHMCS with Openprovider; nothing needed changing.",
-        (false, _) => "opsync compared WHMCS with Openprovider and made these changes.",
+    let intro = match (input.dry_run, held, changed_domains) {
+        (_, true, _) => {
+            "The mass-change brake held this run: nothing was written. These are the changes \
+             it would have made; if they are right, release one run explicitly."
+        }
+        (true, _, 0) => "Dry run: nothing was written, and a sync would change nothing.",
+        (true, _, _) => "Dry run: nothing was written. These are the changes a sync would make.",
+        (false, _, 0) => "opsync compared WHMCS with Openprovider; nothing needed changing.",
+        (false, _, _) => "opsync compared WHMCS with Openprovider and made these changes.",
     };
     let counts = format!(
         "Domains checked: {}. {} {}. Errors: {}. Warnings: {}.",
         summary.rows,
-        if input.dry_run {
-            "Would change:"
-        } else {
-            "Changed:"
-        },
+        if would { "Would change:" } else { "Changed:" },
         changed_domains,
         errors.len(),
         warnings.len()
@@ -334,20 +387,22 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
 /// Adds the row's reportable changes to the sections; true when it had any.
 fn collect_changes(
     r: &impl Reported,
+    whmcs: &WhmcsChanges,
+    openprovider: &OpenproviderChanges,
     failed: &BTreeSet<(u64, Side)>,
     sections: &mut [Section],
 ) -> bool {
     let mut shown = Vec::new();
     if !failed.contains(&(r.whmcs_id(), Side::Whmcs)) {
         shown.extend(
-            r.whmcs_changes()
+            whmcs
                 .each()
                 .map(|(field, change)| (field.report, change.clone())),
         );
     }
     if !failed.contains(&(r.whmcs_id(), Side::Openprovider)) {
         shown.extend(
-            r.openprovider_changes()
+            openprovider
                 .each()
                 .map(|(field, _, change)| (field.report, change)),
         );
@@ -367,9 +422,9 @@ fn collect_changes(
     any
 }
 
-fn subject(dry_run: bool, changed: u64, errors: usize, warnings: usize) -> String {
+fn subject(dry_run: bool, held: bool, changed: u64, errors: usize, warnings: usize) -> String {
     let mut parts = Vec::new();
-    match (changed, dry_run) {
+    match (changed, dry_run || held) {
         (0, _) => parts.push("no changes".to_string()),
         (1, false) => parts.push("1 domain changed".to_string()),
         (n, false) => parts.push(format!("{n} domains changed")),
@@ -387,7 +442,8 @@ fn subject(dry_run: bool, changed: u64, errors: usize, warnings: usize) -> Strin
         n => parts.push(format!("{n} warnings")),
     }
     format!(
-        "{}Domain Synchronisation Report: {}",
+        "{}{}Domain Synchronisation Report: {}",
+        if held { "[held] " } else { "" },
         if dry_run { "[dry run] " } else { "" },
         parts.join(", ")
     )

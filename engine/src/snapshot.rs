@@ -95,6 +95,19 @@ pub(crate) struct OpDomain {
     pub(crate) is_private_whois_enabled: Option<bool>,
     /// Absent or null means allowed.
     pub(crate) is_private_whois_allowed: bool,
+    /// A record Openprovider keeps for a deleted domain (v1.1): treated as DEL.
+    pub(crate) is_deleted: bool,
+}
+
+impl OpDomain {
+    /// The status the rules read: DEL for a deleted record, whatever its `status` says.
+    pub(crate) fn effective_status(&self) -> Option<&str> {
+        if self.is_deleted {
+            Some("DEL")
+        } else {
+            self.status.as_deref()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +181,8 @@ struct RawDomain<'a> {
     is_private_whois_enabled: Option<Scalar<'a>>,
     #[serde(borrow)]
     is_private_whois_allowed: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    is_deleted: Option<Scalar<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -304,7 +319,18 @@ impl<'a> WhmcsRow<'a> {
     fn from_raw(raw: Obj<RawRow<'a>>, at: Loc) -> Result<WhmcsRow<'a>, RequestError> {
         let row = at.object(raw)?;
         let id = id_field(row.id.as_ref()).map_err(at.at("id"))?;
-        let domain = domain_field(row.domain).map_err(at.at("domain"))?;
+        // Any string: one that is no usable name is this row's `invalid_record` (v1.1),
+        // never the whole call's failure.
+        let domain = match row.domain {
+            Some(Scalar::Str(s)) => s,
+            None => return Err(RequestError::new(at.field("domain"), "missing")),
+            Some(other) => {
+                return Err(RequestError::new(
+                    at.field("domain"),
+                    format!("expected a string, found {}", other.kind()),
+                ))
+            }
+        };
         let mut defects = Vec::new();
 
         let status = match &row.status {
@@ -372,6 +398,9 @@ impl OpDomain {
         let is_private_whois_allowed = optional_bool(d.is_private_whois_allowed.as_ref())
             .map_err(at.at("is_private_whois_allowed"))?
             .unwrap_or(true);
+        let is_deleted = optional_bool(d.is_deleted.as_ref())
+            .map_err(at.at("is_deleted"))?
+            .unwrap_or(false);
 
         let mut full_name = String::with_capacity(name.len() + extension.len() + 1);
         full_name.push_str(name);
@@ -386,6 +415,7 @@ impl OpDomain {
             autorenew: autorenew.map(str::to_string),
             is_private_whois_enabled,
             is_private_whois_allowed,
+            is_deleted,
         })
     }
 }

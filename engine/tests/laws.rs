@@ -37,6 +37,8 @@ laws! {
     law3_writes_only_known_values => "law 3: only known values are written",
     law4_protected_and_unpaired_rows_never_change => "law 4: protected and unpaired rows never change",
     the_writes_are_the_changes => "the writes are the changes",
+    the_brake_holds_all_or_nothing => "the brake holds all or nothing",
+    a_deleted_record_takes_no_change => "a deleted record takes no change",
     openprovider_order_does_not_matter => "the listing's order does not matter",
     same_request_same_bytes => "deterministic",
     law5_arbitrary_bytes_never_panic => "law 5: any bytes get an answer or a clean error",

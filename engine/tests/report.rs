@@ -233,3 +233,37 @@ fn the_json_entry_point_renders_what_the_typed_one_renders() {
         );
     }
 }
+
+#[test]
+fn a_held_run_says_so_first_and_shows_what_it_would_have_changed() {
+    let held = response_for("mass-change-brake-holds-the-run");
+    let free = response_for("mass-change-brake-off");
+    let report = render(&input(held.clone()));
+    assert!(report.send);
+    assert_eq!(
+        report.subject,
+        "[held] Domain Synchronisation Report: 3 domains would change, 1 error, 3 warnings"
+    );
+    assert!(
+        report.text.starts_with(
+            "The mass-change brake held this run: nothing was written. These are the changes \
+             it would have made; if they are right, release one run explicitly.\n\
+             Domains checked: 4. Would change: 3. Errors: 1. Warnings: 3.\n"
+        ),
+        "{}",
+        report.text
+    );
+    assert!(report.text.contains("(this run)"), "{}", report.text);
+    assert!(report.text.contains("mass_change_held"), "{}", report.text);
+    assert!(report.html.contains("mass_change_held"));
+    // The tables are the ones the run would have made without the brake.
+    let unbraked = render(&input(free));
+    let tables = |text: &str| text[text.find("Expiry").unwrap()..].to_string();
+    assert_eq!(tables(&report.text), tables(&unbraked.text));
+
+    // Read back from bytes (as every face does), the same report.
+    let bytes = serde_json::to_vec(&input(held)).unwrap();
+    let from_bytes: opsync_engine::Report =
+        serde_json::from_slice(&opsync_engine::render_report_json(&bytes).unwrap()).unwrap();
+    assert_eq!(from_bytes, report);
+}

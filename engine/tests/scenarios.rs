@@ -129,6 +129,7 @@ fn scenarios_exercise_every_notice_code_and_policy_field() {
         for r in &response.results {
             codes.extend(r.notices.iter().map(|n| n.code));
         }
+        codes.extend(response.notices.iter().map(|n| n.code));
         let request: serde_json::Value = serde_json::from_slice(&scenario.request).unwrap();
         if let Some(policy) = request["policy"].as_object() {
             fields.extend(policy.keys().cloned());
@@ -146,6 +147,7 @@ fn scenarios_exercise_every_notice_code_and_policy_field() {
         Code::NotChecked,
         Code::InvalidRecord,
         Code::DuplicateDomain,
+        Code::MassChangeHeld,
     ];
     let missing: Vec<_> = all_codes.iter().filter(|c| !codes.contains(c)).collect();
     assert!(missing.is_empty(), "no scenario shows {missing:?}");
@@ -160,6 +162,7 @@ fn scenarios_exercise_every_notice_code_and_policy_field() {
         "sync_auto_renew",
         "sync_whois_privacy",
         "protected_statuses",
+        "mass_change_limit",
     ];
     let missing: Vec<_> = all_fields
         .iter()
