@@ -297,7 +297,11 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
     );
     let summary = input.summary;
     let intro = match (input.dry_run, held, changed_domains) {
-        (_, true, _) => {
+        (true, true, _) => {
+            "Dry run: nothing was written, and the mass-change brake would hold a sync of \
+             this state. These are the changes it would make once released."
+        }
+        (false, true, _) => {
             "The mass-change brake held this run: nothing was written. These are the changes \
              it would have made; if they are right, release one run explicitly."
         }

@@ -36,6 +36,8 @@ pub struct FileConfig {
     pub mail: MailSection,
     #[serde(default)]
     pub sync: SyncSection,
+    #[serde(default)]
+    pub safety: SafetySection,
     /// The engine's policy, checked by the engine's own rules.
     pub policy: Option<toml::Table>,
 }
@@ -83,6 +85,21 @@ pub struct SyncSection {
     pub batch_size: Option<usize>,
 }
 
+/// The mass-change brake (the engine's `mass_change_limit`): a run in which more rows
+/// would change than both limits is held whole, and nothing is written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetySection {
+    /// Default 10; 100 switches the brake off.
+    pub mass_change_percent: Option<u32>,
+    /// Default 25.
+    pub mass_change_min_rows: Option<u64>,
+}
+
+/// The brake's defaults: more than 10% of the rows and more than 25 rows.
+pub const MASS_CHANGE_PERCENT: u32 = 10;
+pub const MASS_CHANGE_MIN_ROWS: u64 = 25;
+
 /// What the command line says; `None` leaves the lower layers' value.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -90,6 +107,8 @@ pub struct Overrides {
     pub base_url: Option<String>,
     pub batch_size: Option<usize>,
     pub send_empty_reports: Option<bool>,
+    /// `--allow-mass-change`: this run only, no brake.
+    pub allow_mass_change: bool,
 }
 
 /// Where a setting's value came from.
@@ -220,7 +239,33 @@ pub fn resolve(
             source,
         })
     };
-    let policy = file.policy()?;
+    let mut policy = file.policy()?;
+    if file
+        .policy
+        .as_ref()
+        .is_some_and(|p| p.contains_key("mass_change_limit"))
+    {
+        return Err(ConfigError::Invalid(
+            "opsync.toml: set the mass-change brake in [safety] (mass_change_percent, \
+             mass_change_min_rows), not as policy.mass_change_limit"
+                .into(),
+        ));
+    }
+    let percent = file
+        .safety
+        .mass_change_percent
+        .unwrap_or(MASS_CHANGE_PERCENT);
+    if percent > 100 {
+        return Err(ConfigError::Invalid(format!(
+            "safety.mass_change_percent must be from 0 to 100 (100: no brake), not {percent}"
+        )));
+    }
+    let min_rows = file
+        .safety
+        .mass_change_min_rows
+        .unwrap_or(MASS_CHANGE_MIN_ROWS);
+    policy.mass_change_limit = (!overrides.allow_mass_change && percent < 100)
+        .then_some(opsync_engine::MassChangeLimit { percent, min_rows });
     let op = file.openprovider;
     let (username, source) = layered(
         (None, ""),
@@ -413,9 +458,33 @@ pub fn resolve(
             (None, None) => Source::Default,
         },
     );
+    let safety_source = |set: bool| {
+        if overrides.allow_mass_change {
+            Source::CommandLine("--allow-mass-change")
+        } else {
+            from_file(set)
+        }
+    };
+    let released = |value: String| {
+        if overrides.allow_mass_change {
+            format!("{value} (released for this run)")
+        } else {
+            value
+        }
+    };
+    note(
+        "safety.mass_change_percent",
+        released(percent.to_string()),
+        safety_source(file.safety.mass_change_percent.is_some()),
+    );
+    note(
+        "safety.mass_change_min_rows",
+        released(min_rows.to_string()),
+        safety_source(file.safety.mass_change_min_rows.is_some()),
+    );
     let given = file.policy.unwrap_or_default();
     if let Ok(Value::Object(fields)) = serde_json::to_value(&policy) {
-        for (key, value) in fields {
+        for (key, value) in fields.into_iter().filter(|(k, _)| k != "mass_change_limit") {
             let shown = match value {
                 Value::String(s) => s,
                 Value::Null => "none".into(),

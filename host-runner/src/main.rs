@@ -82,8 +82,12 @@ enum Command {
     ///
     /// Openprovider leads status, expiry and due date; WHMCS leads auto-renew and ID
     /// protection. Mails the report to the admins with System emails when anything
-    /// changed or failed. Exit status: 0 the run completed (per-domain problems are in the
-    /// report), 4 another run holds the lock, 5 the run could not complete.
+    /// changed or failed. A run that would change more rows than the mass-change brake
+    /// allows ([safety] in opsync.toml: more than 10% and more than 25 rows by default)
+    /// writes nothing and reports what it would have changed; `--allow-mass-change`
+    /// releases one run. Exit status: 0 the run completed (per-domain problems are in the
+    /// report), 4 another run holds the lock, 5 the run could not complete, 8 the brake
+    /// held the run.
     Sync {
         #[command(flatten)]
         run: RunArgs,
@@ -133,6 +137,8 @@ enum Command {
         live_api: bool,
     },
     /// Show what a sync would change, without writing or mailing anything.
+    ///
+    /// Exit status as for `sync`; 8 when the mass-change brake would hold the run.
     Plan {
         #[command(flatten)]
         run: RunArgs,
@@ -186,6 +192,9 @@ struct RunArgs {
     /// Log what happens on standard error (-v: progress, -vv: every API call).
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Release the mass-change brake for this run only (read `opsync plan` first).
+    #[arg(long)]
+    allow_mass_change: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -230,6 +239,8 @@ enum ExitStatus {
     LawBroken,
     /// `check`: a check failed.
     CheckFailed,
+    /// `sync` / `plan`: the mass-change brake held the run; nothing was written.
+    Held,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -242,6 +253,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::NotCompleted => 5,
             ExitStatus::LawBroken => 6,
             ExitStatus::CheckFailed => 7,
+            ExitStatus::Held => 8,
         })
     }
 }

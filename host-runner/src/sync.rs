@@ -99,20 +99,22 @@ pub async fn run(
     let listing_complete = openprovider.complete;
 
     progress.step("deciding");
-    let (userids, whmcs): (Vec<u64>, Vec<WhmcsRow>) =
+    let (mut userids, whmcs): (Vec<u64>, Vec<WhmcsRow>) =
         rows.into_iter().map(|r| (r.userid, r.row)).unzip();
     let engine = WasmEngine::global()?;
+    let mut failures = Vec::new();
     let response = decide(
         engine,
-        &Request {
+        Request {
             policy: config.policy.clone(),
             whmcs,
             openprovider,
             lookup_errors,
         },
+        &mut userids,
+        &mut failures,
     )?;
 
-    let mut failures = Vec::new();
     if !options.dry_run {
         let now = now_text();
         progress.step(&format!(
@@ -194,6 +196,7 @@ async fn read_openprovider(
         };
         (snapshot, Vec::new())
     };
+    let (snapshot, errors) = add_deleted(client, rows, snapshot, errors).await?;
     tracing::info!(
         domains = snapshot.domains.len(),
         complete = snapshot.complete,
@@ -202,9 +205,121 @@ async fn read_openprovider(
     Ok((snapshot, errors))
 }
 
-/// The engine's answer to the request.
-fn decide(engine: &WasmEngine, request: &Request) -> Result<Response, RunError> {
-    let answer = engine.decide(&request.to_json(), Limits::default())?;
+/// `name.extension` of a domain object, in the form the engine pairs in.
+fn record_name(domain: &serde_json::Value) -> Option<String> {
+    opsync_engine::lookup_name(&format!(
+        "{}.{}",
+        domain["domain"]["name"].as_str()?,
+        domain["domain"]["extension"].as_str()?
+    ))
+}
+
+/// Contract v1.1: the rows Openprovider's listing lacks (a complete listing) or did not
+/// find by name are looked up again among its deleted domains; those found join the
+/// snapshot marked `is_deleted`, and their "not found" goes.
+async fn add_deleted(
+    client: &Client,
+    rows: &[DomainRow],
+    mut snapshot: OpenproviderSnapshot,
+    mut errors: Vec<LookupError>,
+) -> Result<(OpenproviderSnapshot, Vec<LookupError>), RunError> {
+    let listed: std::collections::HashSet<String> =
+        snapshot.domains.iter().filter_map(record_name).collect();
+    let not_found: std::collections::HashSet<String> = errors
+        .iter()
+        .filter(|e| e.kind == opsync_engine::contract::LookupKind::NotFound)
+        .filter_map(|e| opsync_engine::lookup_name(&e.domain))
+        .collect();
+    let mut missing: Vec<String> = rows
+        .iter()
+        .filter_map(|r| opsync_engine::lookup_name(&r.row.domain))
+        .filter(|name| {
+            if snapshot.complete {
+                !listed.contains(name)
+            } else {
+                not_found.contains(name)
+            }
+        })
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok((snapshot, errors));
+    }
+    let deleted = client.lookup_deleted(&missing).await?;
+    tracing::info!(
+        asked = missing.len(),
+        found = deleted.len(),
+        "looked up missing domains among the deleted"
+    );
+    let found: std::collections::HashSet<String> = deleted.iter().filter_map(record_name).collect();
+    errors.retain(|e| {
+        e.kind != opsync_engine::contract::LookupKind::NotFound
+            || !opsync_engine::lookup_name(&e.domain).is_some_and(|n| found.contains(&n))
+    });
+    snapshot.domains.extend(deleted);
+    Ok((snapshot, errors))
+}
+
+/// The element of the request an engine error names: `("whmcs", 3)` for
+/// `whmcs[3].id: ...`.
+fn named_element(message: &str) -> Option<(&str, usize)> {
+    let (list, rest) = message.split_once('[')?;
+    let (index, _) = rest.split_once(']')?;
+    Some((list, index.parse().ok()?))
+}
+
+/// The engine's answer to the request. One bad row never stops a run: when the engine
+/// refuses the request for one element (a row whose id it cannot take, a record it
+/// cannot read), that element is left out and the request decided again. A left-out row
+/// is reported as a failure; a left-out Openprovider record makes the snapshot
+/// incomplete (so no row is called missing on its account) and its name a failed
+/// look-up.
+fn decide(
+    engine: &WasmEngine,
+    mut request: Request,
+    userids: &mut Vec<u64>,
+    failures: &mut Vec<Failure>,
+) -> Result<Response, RunError> {
+    let answer = loop {
+        let message = match engine.decide(&request.to_json(), Limits::default()) {
+            Ok(answer) => break answer,
+            Err(CallError::Invalid(message)) => message,
+            Err(e) => return Err(e.into()),
+        };
+        match named_element(&message) {
+            Some(("whmcs", i)) if i < request.whmcs.len() => {
+                let row = request.whmcs.remove(i);
+                userids.remove(i);
+                tracing::warn!(id = row.id, %message, "left a WHMCS row out of this run");
+                failures.push(Failure {
+                    whmcs_id: row.id,
+                    domain: row.domain,
+                    side: Side::Whmcs,
+                    message: format!(
+                        "left out of this run: the engine cannot read this row ({message}); \
+                         fix it in WHMCS"
+                    ),
+                });
+            }
+            Some(("openprovider.domains", i)) if i < request.openprovider.domains.len() => {
+                let record = request.openprovider.domains.remove(i);
+                tracing::warn!(%message, "left an Openprovider record out of this run");
+                request.openprovider.complete = false;
+                if let Some(name) = record_name(&record) {
+                    request.lookup_errors.push(LookupError {
+                        domain: name,
+                        kind: opsync_engine::contract::LookupKind::Error,
+                        message: format!("Openprovider's record could not be read ({message})"),
+                    });
+                }
+            }
+            Some(("lookup_errors", i)) if i < request.lookup_errors.len() => {
+                request.lookup_errors.remove(i);
+            }
+            _ => return Err(CallError::Invalid(message).into()),
+        }
+    };
     let response: Response = serde_json::from_slice(&answer)
         .map_err(|e| CallError::Host(format!("the engine's answer: {e}")))?;
     tracing::info!(
@@ -290,7 +405,8 @@ async fn advance_cursor(
     response: &Response,
     now: &str,
 ) -> Result<(), RunError> {
-    if config.batch_size.is_some() {
+    // A held run synced nothing: its rows stay first in line.
+    if config.batch_size.is_some() && !response.summary.held {
         let ids: Vec<u64> = response.results.iter().map(|r| r.whmcs_id).collect();
         store.mark_synced(&ids, now).await?;
     }
@@ -358,7 +474,13 @@ async fn record_run(
             started_at: started,
             finished_at: &now_text(),
             host: "opsync",
-            mode: if options.dry_run { "dry-run" } else { "sync" },
+            mode: if response.summary.held {
+                "held"
+            } else if options.dry_run {
+                "dry-run"
+            } else {
+                "sync"
+            },
             summary: &response.summary,
             failures: failures.len(),
             report,

@@ -416,16 +416,22 @@ async fn every_way_of_reading_openprovider_reaches_the_same_end(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_per_domain_lookups_reach_the_bulk_listings_end_state() {
-    // Five Openprovider rows: five look-ups, one each, against one page of listing.
+    // Five Openprovider rows: five look-ups, one each, against one page of listing; both
+    // then look gone.com (which Openprovider does not hold) up once among the deleted.
     every_way_of_reading_openprovider_reaches_the_same_end(
         sqlite("per").await,
         "per",
         "per-domain",
-        5,
+        5 + 1,
     )
     .await;
-    every_way_of_reading_openprovider_reaches_the_same_end(sqlite("bulk").await, "bulk", "bulk", 1)
-        .await;
+    every_way_of_reading_openprovider_reaches_the_same_end(
+        sqlite("bulk").await,
+        "bulk",
+        "bulk",
+        1 + 1,
+    )
+    .await;
 }
 
 /// The demo's fixture (`fixtures/demo/`): one row for nearly every rule of the contract.
@@ -714,5 +720,263 @@ async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
         json!(2),
         "row 16, then the oldest synced (12)"
     );
+    world.finish().await;
+}
+
+/// `count` Active rows `brake-N.com` whose expiry is a year behind Openprovider's.
+fn drifted(count: u32) -> (Vec<String>, Vec<serde_json::Value>) {
+    let mut rows = Vec::new();
+    let mut domains = Vec::new();
+    for i in 1..=count {
+        rows.push(format!(
+            "{INSERT}({i}, 1, 'brake-{i}.com', 'openprovider', 'Active', '2026-06-01', '2026-05-22', '2026-05-22', 0, 0, '', '', '', '')"
+        ));
+        domains.push(json!({"id": 1000 + i, "domain": {"name": format!("brake-{i}"), "extension": "com"},
+            "status": "ACT", "expiration_date": "2026-06-11 00:00:00", "renewal_date": "2026-06-11 00:00:00",
+            "autorenew": "default", "is_private_whois_enabled": false, "is_private_whois_allowed": true,
+            "is_deleted": false}));
+    }
+    rows.extend(rows_admins());
+    (rows, domains)
+}
+
+fn rows_admins() -> Vec<String> {
+    rows()
+        .into_iter()
+        .filter(|r| r.contains("tbladmin"))
+        .collect()
+}
+
+/// The expiry dates of rows `1..=count`.
+async fn expiries(world: &World, count: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in 1..=count {
+        out.push(world.row(i).await.split('|').nth(1).unwrap().to_string());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mass_change_brake_holds_a_run_until_one_is_released() {
+    // 30 rows drift: more than 25 rows and more than 10%, the default brake.
+    let (rows, domains) = drifted(30);
+    let db = TestDb::mariadb(
+        "brake",
+        &rows.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let world = World::with_seed(db, "brake", Seed::new(domains)).await;
+
+    let plan = world.opsync(&["plan"]).await;
+    assert_eq!(plan.status.code(), Some(8), "{}", text(&plan));
+    let shown = text(&plan);
+    assert!(
+        shown.contains("[held] [dry run] Domain Synchronisation Report: 30 domains would change"),
+        "{shown}"
+    );
+    assert!(shown.contains("Mass-change brake: on. A sync in which more than 25 rows and more than 10% of the rows"), "{shown}");
+
+    let held = world.opsync(&["sync"]).await;
+    assert_eq!(held.status.code(), Some(8), "{}", text(&held));
+    assert!(
+        text(&held).contains(
+            "the mass-change brake held this run: 30 of 30 rows would change; nothing was written"
+        ),
+        "{}",
+        text(&held)
+    );
+    assert_eq!(
+        expiries(&world, 30).await,
+        vec!["2026-06-01"; 30],
+        "nothing written"
+    );
+    assert_eq!(world.sandbox.counters().update, 0);
+    let mails = world.sink.mails();
+    assert_eq!(mails.len(), 1, "the held run's report is mailed");
+    let unfolded = mails[0].data.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(
+        unfolded.contains(
+            "Subject: [held] Domain Synchronisation Report: 30 domains would change, 1 error"
+        ),
+        "{unfolded}"
+    );
+    assert!(
+        unfolded.contains("brake-17.com"),
+        "the held changes are listed"
+    );
+    assert_eq!(
+        world.runs().await.last().unwrap().split('|').nth(1),
+        Some("held")
+    );
+
+    // Held again until released, then applied once.
+    let again = world.opsync(&["sync", "--json"]).await;
+    assert_eq!(again.status.code(), Some(8));
+    assert_eq!(json_of(&again)["summary"]["held_rows"], json!(30));
+    let released = world
+        .opsync(&["sync", "--allow-mass-change", "--json"])
+        .await;
+    assert_eq!(released.status.code(), Some(0), "{}", text(&released));
+    assert_eq!(json_of(&released)["summary"]["changed_rows"], json!(30));
+    assert_eq!(expiries(&world, 30).await, vec!["2026-06-11"; 30]);
+    let after = world.opsync(&["sync", "--json"]).await;
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "nothing left to change, nothing held"
+    );
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn safety_settings_move_or_switch_off_the_brake() {
+    let (rows, domains) = drifted(30);
+    let db = TestDb::sqlite(
+        "brake_off",
+        &rows.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let world = World::with_seed(db, "brake-off", Seed::new(domains)).await;
+    let path = world.dir.join("opsync.toml");
+    let config = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{config}[safety]\nmass_change_percent = 100\n"),
+    )
+    .unwrap();
+    let plan = world.opsync(&["plan"]).await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("Mass-change brake: off"),
+        "{}",
+        text(&plan)
+    );
+    std::fs::write(
+        &path,
+        format!("{config}[safety]\nmass_change_percent = 101\n"),
+    )
+    .unwrap();
+    let bad = world.opsync(&["plan"]).await;
+    assert_eq!(bad.status.code(), Some(5));
+    assert!(
+        text(&bad).contains("safety.mass_change_percent must be from 0 to 100"),
+        "{}",
+        text(&bad)
+    );
+    std::fs::write(
+        &path,
+        format!("{config}mass_change_limit = {{ percent = 1, min_rows = 1 }}\n"),
+    )
+    .unwrap();
+    let misplaced = world.opsync(&["plan"]).await;
+    assert_eq!(misplaced.status.code(), Some(5));
+    assert!(
+        text(&misplaced).contains("set the mass-change brake in [safety]"),
+        "{}",
+        text(&misplaced)
+    );
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_deleted_at_openprovider_is_found_and_expired_never_called_missing() {
+    let mut domains = domains();
+    // gone.com (row 14, Expired) and pen.com (row 15): deleted at Openprovider, so the
+    // listing leaves them out.
+    domains.push(
+        json!({"id": 12, "domain": {"name": "gone", "extension": "com"}, "status": "DEL",
+        "expiration_date": "2024-01-01 00:00:00", "renewal_date": "2024-01-01 00:00:00",
+        "autorenew": "default", "is_deleted": true}),
+    );
+    for d in domains.iter_mut().filter(|d| d["id"] == json!(9)) {
+        d["is_deleted"] = json!(true);
+    }
+    for (db, name, args) in [
+        (mariadb("deleted").await, "deleted", vec!["sync", "--json"]),
+        (
+            sqlite("deleted_batch").await,
+            "deleted-batch",
+            vec!["sync", "--batch", "10", "--json"],
+        ),
+    ] {
+        let world = World::with_seed(db, name, Seed::new(domains.clone())).await;
+        let out = world.opsync(&args).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            world.row(15).await,
+            "Expired|2027-01-01|2026-12-22|2026-12-22",
+            "{name}: deleted at Openprovider (its status said PEN): Expired"
+        );
+        assert_eq!(
+            world.row(14).await,
+            "Expired|2024-01-01|2023-12-22|2023-12-22",
+            "{name}: paired with its deleted record, the due date follows its expiry"
+        );
+        let report = text(&out);
+        let subject = json_of(&out)["subject"].as_str().unwrap().to_string();
+        assert!(
+            !subject.contains("error"),
+            "{name}: no row is missing: {subject} {report}"
+        );
+        let c = world.sandbox.counters();
+        assert_eq!(
+            c.list, 2,
+            "{name}: one listing or look-up, one look-up of the deleted"
+        );
+        assert_eq!(c.update, 1, "{name}: the deleted records take no update");
+        world.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_row_or_record_never_stops_a_run() {
+    let mut rows = rows();
+    rows.push(format!(
+        "{INSERT}(20, 1, '', 'openprovider', 'Active', '2026-01-01', '2026-01-01', '2026-01-01', 0, 0, '', '', '', '')"
+    ));
+    rows.push(format!(
+        "{INSERT}(21, 1, '   ', 'openprovider', 'Active', '2026-01-01', '2026-01-01', '2026-01-01', 0, 0, '', '', '', '')"
+    ));
+    let db = TestDb::mariadb(
+        "badrow",
+        &rows.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let mut domains = domains();
+    // A record the engine cannot read (no name): left out, the listing no longer complete.
+    domains.push(json!({"id": 99, "domain": {"name": "", "extension": "com"}, "status": "ACT"}));
+    let world = World::with_seed(db, "badrow", Seed::new(domains)).await;
+    let out = world.opsync(&["sync", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let outcome = json_of(&out);
+    assert_eq!(
+        outcome["summary"]["rows"],
+        json!(7),
+        "every row was decided"
+    );
+    assert_eq!(
+        outcome["listing_complete"],
+        json!(true),
+        "the listing itself was complete"
+    );
+    assert_eq!(
+        world.row(12).await,
+        "Active|2026-05-20|2026-05-10|2026-05-10",
+        "the good rows were synced"
+    );
+    assert_eq!(
+        world.row(20).await,
+        "Active|2026-01-01|2026-01-01|2026-01-01"
+    );
+    let plan = world.opsync(&["plan"]).await;
+    let shown = text(&plan);
+    assert!(shown.contains("invalid_record"), "{shown}");
+    assert!(
+        shown.contains("\"\" is not a usable domain name"),
+        "{shown}"
+    );
+    // Without a readable record for every domain, no row is called missing.
+    assert!(!shown.contains("not_in_openprovider"), "{shown}");
+    assert!(shown.contains("not_checked"), "{shown}");
     world.finish().await;
 }

@@ -6,7 +6,9 @@
 //! - `POST /auth/login` `{username, password}` -> `{token, reseller_id}`
 //! - `GET /domains` with `limit`, `offset`, `id`, `full_name`, `domain_name_pattern` +
 //!   `extension`, `domain_names` (repeated), `status`, `status_not_equal` (repeated),
-//!   `is_deleted`, `order_by.<field>`, and the `with_*` flags (accepted, no effect)
+//!   `is_deleted`, `order_by.<field>`, and the `with_*` flags (accepted, no effect). As at
+//!   Openprovider, a domain with `is_deleted: true` is left out of listings and look-ups
+//!   unless `is_deleted=true` is asked for (which lists only deleted ones)
 //! - `GET /domains/{id}`
 //! - `PUT /domains/{id}` with `autorenew` and/or `is_private_whois_enabled`: code 366 when
 //!   the domain is not ACT, 347 for a bad auto-renew value, 19006 where privacy is not allowed
@@ -715,9 +717,9 @@ impl ListQuery {
             })
             && self.status.as_ref().is_none_or(|st| status == st)
             && !self.status_not_equal.iter().any(|st| status == st)
-            && self
-                .is_deleted
-                .is_none_or(|del| d["is_deleted"].as_bool().unwrap_or(false) == del)
+            // As at Openprovider: deleted domains only when asked for with
+            // is_deleted=true, and then only they.
+            && d["is_deleted"].as_bool().unwrap_or(false) == self.is_deleted.unwrap_or(false)
     }
 }
 

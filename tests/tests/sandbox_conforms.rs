@@ -267,7 +267,23 @@ async fn listing_filters_behave_as_documented() {
     )
     .await;
     assert_eq!(ids(&v), vec![11, 10, 9]);
-    assert_eq!(v["data"]["total"], json!(12));
+    assert_eq!(
+        v["data"]["total"],
+        json!(11),
+        "the deleted domain is not listed"
+    );
+    // A deleted domain is found by name only when deleted ones are asked for.
+    let (_, v) = get(&sandbox, &token, "/domains?domain_names=domain-000005.nl").await;
+    assert_eq!(ids(&v), Vec::<u64>::new());
+    let (_, v) = get(
+        &sandbox,
+        &token,
+        "/domains?domain_names=domain-000005.nl&domain_names=domain-000006.eu&is_deleted=true",
+    )
+    .await;
+    assert_eq!(ids(&v), vec![5]);
+    let (_, v) = get(&sandbox, &token, "/domains?is_deleted=false&limit=1000").await;
+    assert_eq!(v["data"]["total"], json!(11));
     let (status, v) = get(&sandbox, &token, "/domains/999").await;
     assert_eq!((status, v["code"].clone()), (500, json!(320)));
     let (status, v) = get(&sandbox, "not-a-token", "/domains").await;

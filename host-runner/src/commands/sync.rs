@@ -28,6 +28,7 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
         base_url: args.base_url,
         batch_size: args.batch,
         send_empty_reports: send_empty.then_some(true),
+        allow_mass_change: args.allow_mass_change,
     };
     let config = match FileConfig::read(&args.config)
         .and_then(|file| opsync::config::resolve(file, &|k| std::env::var(k).ok(), &overrides))
@@ -59,15 +60,51 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
         Err(e) => return fail(&e.to_string(), ExitStatus::NotCompleted),
     };
     print_outcome(&outcome, args.json);
+    if matches!(mode, SyncMode::Plan) && !args.json {
+        println!(
+            "\n{}",
+            match config.policy.mass_change_limit {
+                Some(limit) => format!(
+                    "Mass-change brake: on. A sync in which more than {} rows and more than \
+                     {}% of the rows would change is held whole ([safety] in opsync.toml).",
+                    limit.min_rows, limit.percent
+                ),
+                None if args.allow_mass_change => {
+                    "Mass-change brake: released for this run (--allow-mass-change).".into()
+                }
+                None => "Mass-change brake: off ([safety] mass_change_percent = 100).".into(),
+            }
+        );
+    }
+    let summary = &outcome.response.summary;
+    let done = if summary.held {
+        fail(
+            &format!(
+                "the mass-change brake held this run: {} of {} rows would change; nothing was \
+                 written. Read the report ({}), then release one run with --allow-mass-change, \
+                 or change [safety] in opsync.toml",
+                summary.held_rows.unwrap_or(0),
+                summary.rows,
+                if matches!(mode, SyncMode::Plan) {
+                    "above"
+                } else {
+                    "mailed, and printed with opsync plan"
+                }
+            ),
+            ExitStatus::Held,
+        )
+    } else {
+        ExitStatus::Success
+    };
     match &outcome.mail {
         Mailed::Failed(why) => fail(why, ExitStatus::NotCompleted),
         Mailed::NotConfigured => {
             eprintln!(
                 "opsync: mail is not configured ([mail] from): the report is printed, not mailed"
             );
-            ExitStatus::Success
+            done
         }
-        Mailed::NotSent | Mailed::Sent(_) => ExitStatus::Success,
+        Mailed::NotSent | Mailed::Sent(_) => done,
     }
 }
 

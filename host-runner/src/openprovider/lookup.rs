@@ -60,6 +60,38 @@ impl Client {
         Ok(lookup)
     }
 
+    /// Deleted domains by name (`is_deleted=true`, 100 names a call), as Openprovider's own
+    /// module looks up a domain its listing lacks. Each domain found comes back marked
+    /// `"is_deleted": true`, for the engine (contract v1.1). A call that fails for good
+    /// leaves its names out, with a warning: their rows stay as the listing left them.
+    pub async fn lookup_deleted(&self, names: &[String]) -> Result<Vec<Value>, ApiError> {
+        let mut found = Vec::new();
+        for chunk in names.chunks(100) {
+            let mut query: Vec<(String, String)> = chunk
+                .iter()
+                .map(|n| ("domain_names".to_string(), n.clone()))
+                .collect();
+            query.push(("is_deleted".to_string(), "true".to_string()));
+            query.push(("limit".to_string(), "1000".to_string()));
+            match self.call(Call::get("/domains", &query)).await {
+                Ok(data) => {
+                    let (results, _) = page_of(&data)?;
+                    found.extend(results.into_iter().map(|mut d| {
+                        d["is_deleted"] = Value::Bool(true);
+                        d
+                    }));
+                }
+                Err(ApiError::Blocked) => return Err(ApiError::Blocked),
+                Err(e) => tracing::warn!(
+                    names = chunk.len(),
+                    error = %e,
+                    "the look-up of deleted domains failed; those rows stay without a record"
+                ),
+            }
+        }
+        Ok(found)
+    }
+
     /// One look-up per name, a few at a time: the old cron's way, kept to measure
     /// against (`opsync sync --lookup per-domain`).
     pub async fn lookup_each(&self, names: &[String]) -> Result<Lookup, ApiError> {
