@@ -119,6 +119,44 @@ final class Client
     }
 
     /**
+     * Deleted domains by name (`is_deleted=true`, 100 names a call), as Openprovider's own
+     * module looks up a domain its listing lacks. Each domain found comes back marked
+     * `is_deleted` for the engine (contract v1.1). A call that fails for good leaves its
+     * names out (their rows stay as the listing left them); a block (10005) is thrown.
+     *
+     * @param list<string> $names
+     * @return list<array<string, mixed>>
+     */
+    public function lookupDeleted(array $names): array
+    {
+        $calls = [];
+        foreach (array_chunk($names, 100) as $chunk) {
+            $query = [];
+            foreach ($chunk as $name) {
+                $query[] = ['domain_names', $name];
+            }
+            $query[] = ['is_deleted', 'true'];
+            $query[] = ['limit', '1000'];
+            $calls[] = ['method' => 'GET', 'path' => '/domains', 'query' => $query, 'body' => null];
+        }
+        $found = [];
+        foreach ($this->run($calls) as $result) {
+            if ($result instanceof ApiError && $result->kind === ApiError::BLOCKED) {
+                throw $result;
+            }
+            if ($result instanceof ApiError) {
+                continue;
+            }
+            [$domains] = self::pageOf($result);
+            foreach ($domains as $domain) {
+                $domain['is_deleted'] = true;
+                $found[] = $domain;
+            }
+        }
+        return $found;
+    }
+
+    /**
      * One `PUT /domains/{id}` per update, with its body exactly as given, several at a time.
      *
      * @param list<array{id: int, body: array<string, mixed>}> $updates

@@ -68,6 +68,8 @@ final class Addon
                     'Default' => '',
                     'Description' => 'WHMCS statuses left alone on both sides, separated by commas (empty: Fraud, Cancelled)',
                 ],
+                'mass_change_percent' => $number('Mass-change brake (%)', 'A run in which more than this share of the domains would change is held whole and reported, nothing written (empty: 10; 100: no brake)'),
+                'mass_change_min_rows' => $number('Mass-change brake (domains)', '... and more than this many domains (empty: 25)'),
                 'batch_size' => $number('Domains per run', "0: all (empty: the module's domainProcessingLimit)"),
                 'send_empty' => $yesNo('Mail empty reports', 'sendEmptyActivityEmail', 'Mail a report even when nothing changed'),
                 'run_from_cron' => [
@@ -116,12 +118,14 @@ final class Addon
             $page->error('The settings cannot be used: ' . $e->getMessage());
         }
         $action = (string) ($post['opsync_action'] ?? '');
-        if ($settings !== null && ($action === 'plan' || $action === 'sync')) {
+        if ($settings !== null && \in_array($action, ['plan', 'sync', 'sync_release'], true)) {
             try {
                 $sync = new Sync($host, $engine ?? new Engine(), $settings);
-                $options = $action === 'plan'
-                    ? new RunOptions(dryRun: true, mail: false)
-                    : new RunOptions(dryRun: false, mail: true);
+                $options = match ($action) {
+                    'plan' => new RunOptions(dryRun: true, mail: false),
+                    'sync' => new RunOptions(dryRun: false, mail: true),
+                    'sync_release' => new RunOptions(dryRun: false, mail: true, allowMassChange: true),
+                };
                 $page->outcome($action, $sync->run($options));
             } catch (OpsyncException | \PDOException | \JsonException $e) {
                 $page->error(($action === 'plan' ? 'The plan' : 'The sync') . ' did not complete: ' . $e->getMessage());

@@ -33,9 +33,16 @@ final class AddonPage
             $outcome->mailError !== null => 'WHMCS did not send the report: ' . $outcome->mailError,
             default => '',
         };
-        $this->parts[] = '<div class="alert alert-info"><h3>' . self::e($title) . '</h3><p><strong>'
+        $held = (bool) ($outcome->response['summary']['held'] ?? false);
+        $release = $held
+            ? '<p>The mass-change brake held this run: nothing was written. If the changes below are right, '
+                . 'release one run:</p><form method="post" action="' . self::e($this->moduleLink) . '">'
+                . '<input type="hidden" name="opsync_action" value="sync_release">'
+                . '<button type="submit" class="btn btn-danger">Sync now, releasing the brake once</button></form>'
+            : '';
+        $this->parts[] = '<div class="alert ' . ($held ? 'alert-warning' : 'alert-info') . '"><h3>' . self::e($title) . '</h3><p><strong>'
             . self::e($outcome->report['subject']) . '</strong></p>'
-            . ($mail !== '' ? '<p>' . self::e($mail) . '</p>' : '')
+            . ($mail !== '' ? '<p>' . self::e($mail) . '</p>' : '') . $release
             . '<pre style="white-space:pre-wrap">' . self::e($outcome->report['text']) . '</pre></div>';
     }
 

@@ -9,9 +9,10 @@ use Opsync\OpsyncException;
 
 /**
  * `php modules/registrars/openprovider/cron/DomainSync.php [--dry-run] [--batch N] [--all]
- * [--verbose]`: the drop-in at the old cron's path. Exit status as `opsync sync`: 0 the run
- * completed (per-domain problems are in the report), 2 a bad command line, 4 another run
- * holds the lock, 5 the run could not complete (the one line says why).
+ * [--allow-mass-change] [--verbose]`: the drop-in at the old cron's path. Exit status as
+ * `opsync sync`: 0 the run completed (per-domain problems are in the report), 2 a bad
+ * command line, 4 another run holds the lock, 5 the run could not complete (the one line
+ * says why), 8 the mass-change brake held the run.
  */
 final class Cli
 {
@@ -19,9 +20,10 @@ final class Cli
     public const EXIT_USAGE = 2;
     public const EXIT_LOCKED = 4;
     public const EXIT_NOT_COMPLETED = 5;
+    public const EXIT_HELD = 8;
 
     public const USAGE = <<<'TXT'
-        Usage: php DomainSync.php [--dry-run] [--batch N] [--all] [--verbose]
+        Usage: php DomainSync.php [--dry-run] [--batch N] [--all] [--allow-mass-change] [--verbose]
 
         Syncs the WHMCS domains of the Openprovider registrar with Openprovider (opsync).
         Openprovider leads status, expiry date and due date; WHMCS leads auto-renew and ID
@@ -31,9 +33,16 @@ final class Cli
           --dry-run   change nothing anywhere; report (and mail) what would change
           --batch N   only the next N domains (never-synced first, then the oldest)
           --all       every domain, whatever the configured batch size
+          --allow-mass-change
+                      release the mass-change brake for this run only (read a --dry-run first)
           --verbose   say what happens, on standard error
 
-        Exit status: 0 the run completed, 4 another run holds the lock, 5 it could not complete.
+        A run in which more domains would change than the mass-change brake allows (more
+        than 10% and more than 25 by default; the addon's settings) writes nothing and
+        reports what it would have changed.
+
+        Exit status: 0 the run completed, 4 another run holds the lock, 5 it could not
+        complete, 8 the mass-change brake held the run.
         TXT;
 
     /**
@@ -47,6 +56,7 @@ final class Cli
         $batch = null;
         $all = false;
         $verbose = false;
+        $allowMassChange = false;
         $args = \array_slice($argv, 1);
         for ($i = 0; $i < \count($args); $i++) {
             $arg = $args[$i];
@@ -56,6 +66,9 @@ final class Cli
                     break;
                 case $arg === '--all':
                     $all = true;
+                    break;
+                case $arg === '--allow-mass-change':
+                    $allowMassChange = true;
                     break;
                 case $arg === '--verbose' || $arg === '-v' || $arg === '--debug':
                     $verbose = true;
@@ -83,7 +96,7 @@ final class Cli
             $store = new Store($host->pdo(), $host);
             $settings = Settings::read($host, $store, getenv());
             $sync = new Sync($host, new Engine(), $settings, null, $say);
-            $outcome = $sync->run(new RunOptions($dryRun, $batch, $all));
+            $outcome = $sync->run(new RunOptions($dryRun, $batch, $all, allowMassChange: $allowMassChange));
         } catch (Locked $e) {
             return self::fail($err, $e->getMessage(), self::EXIT_LOCKED);
         } catch (OpsyncException | \PDOException | \JsonException $e) {
@@ -100,6 +113,12 @@ final class Cli
         }
         if ($outcome->mailError !== null) {
             return self::fail($err, 'WHMCS did not send the report: ' . $outcome->mailError, self::EXIT_NOT_COMPLETED);
+        }
+        $summary = $outcome->response['summary'];
+        if ($summary['held'] ?? false) {
+            return self::fail($err, "the mass-change brake held this run: {$summary['held_rows']} of {$summary['rows']} rows "
+                . 'would change; nothing was written. Read the report, then release one run with --allow-mass-change '
+                . '(or change the brake in the opsync addon\'s settings)', self::EXIT_HELD);
         }
         return self::EXIT_OK;
     }

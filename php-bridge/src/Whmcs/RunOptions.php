@@ -13,6 +13,7 @@ final class RunOptions
      * @param bool $all every row, whatever the settings' batch size
      * @param bool $mail mail the report to the admins with System emails when it is worth sending
      * @param bool $record add the run to the run history
+     * @param bool $allowMassChange release the mass-change brake for this run only
      */
     public function __construct(
         public readonly bool $dryRun = false,
@@ -20,6 +21,7 @@ final class RunOptions
         public readonly bool $all = false,
         public readonly bool $mail = true,
         public readonly bool $record = true,
+        public readonly bool $allowMassChange = false,
     ) {
     }
 }

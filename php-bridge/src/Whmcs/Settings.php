@@ -21,6 +21,10 @@ namespace Opsync\Whmcs;
  */
 final class Settings
 {
+    /** The mass-change brake's defaults, as the native `opsync` ([safety]). */
+    public const MASS_CHANGE_PERCENT = 10;
+    public const MASS_CHANGE_MIN_ROWS = 25;
+
     /** The advanced configuration, relative to the WHMCS root. */
     public const ADVANCED_FILE = '/modules/registrars/openprovider/configuration/advanced-module-configurations.php';
 
@@ -117,6 +121,18 @@ final class Settings
             };
         }
 
+        // The mass-change brake: on unless the percentage is 100.
+        $percent = $pick('mass_change_percent', null);
+        $percent = $percent === null ? self::MASS_CHANGE_PERCENT : self::days($percent[0], $percent[1]);
+        if ($percent > 100) {
+            throw new SettingsError("the opsync addon's setting mass_change_percent must be from 0 to 100 (100: no brake), not $percent");
+        }
+        $minRows = $pick('mass_change_min_rows', null);
+        $minRows = $minRows === null ? self::MASS_CHANGE_MIN_ROWS : self::days($minRows[0], $minRows[1]);
+        $policy['mass_change_limit'] = $percent < 100 ? ['percent' => $percent, 'min_rows' => $minRows] : null;
+        $sources['mass_change_limit'] = $sources['mass_change_percent'] === 'default' && $sources['mass_change_min_rows'] === 'default'
+            ? 'default' : 'opsync addon';
+
         $batch = $pick('batch_size', 'domainProcessingLimit');
         $batchSize = $batch === null ? null : self::days($batch[0], $batch[1]);
         $sendEmpty = $pick('send_empty', 'sendEmptyActivityEmail');
@@ -150,10 +166,17 @@ final class Settings
         );
     }
 
-    /** The engine's `policy` object (`{}` when nobody set anything). */
-    public function policyJson(): string
+    /**
+     * The engine's `policy` object: the fields someone set, and the mass-change brake
+     * (released, for one run, with `$allowMassChange`).
+     */
+    public function policyJson(bool $allowMassChange = false): string
     {
-        return json_encode((object) $this->policy, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES);
+        $policy = $this->policy;
+        if ($allowMassChange) {
+            $policy['mass_change_limit'] = null;
+        }
+        return json_encode((object) $policy, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES);
     }
 
     /** @return array{0: string, 1: string} the API base URL with `/v1beta`, and where it came from */

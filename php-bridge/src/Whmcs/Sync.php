@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace Opsync\Whmcs;
 
 use Opsync\Engine;
+use Opsync\InvalidRequest;
 use Opsync\Openprovider\ApiError;
 use Opsync\Openprovider\Client;
 use Opsync\Openprovider\ClientConfig;
@@ -60,20 +61,25 @@ final class Sync
             $batch = $options->all ? null : ($options->batch ?? $this->settings->batchSize);
             $rows = $this->readWhmcs($store, $batch);
             ($this->say)('read ' . \count($rows) . ' WHMCS rows');
-            [$openprovider, $lookupErrors] = $this->readOpenprovider($rows, $batch);
+            [$openprovider, $lookupErrors, $names] = $this->readOpenprovider($rows, $batch);
+            $listingComplete = $openprovider['complete'];
             ($this->say)('read ' . \count($openprovider['domains']) . ' Openprovider domains'
                 . ($openprovider['complete'] ? ' (a complete listing)' : ''));
-            [$responseJson, $response] = $this->decide($rows, $openprovider, $lookupErrors);
-            $summary = $response['summary'];
-            ($this->say)("the engine decided: {$summary['changed_rows']} rows change, {$summary['errors']} errors");
-
+            [$openprovider, $lookupErrors] = $this->addDeleted($names, $openprovider, $lookupErrors);
             $failures = [];
+            [$responseJson, $response] = $this->decide($rows, $openprovider, $lookupErrors, $options, $failures);
+            $summary = $response['summary'];
+            $held = (bool) ($summary['held'] ?? false);
+            ($this->say)("the engine decided: {$summary['changed_rows']} rows change, {$summary['errors']} errors"
+                . ($held ? " (held by the mass-change brake: {$summary['held_rows']} rows would change)" : ''));
+
             if (!$options->dryRun) {
                 $now = date('Y-m-d H:i:s');
                 $userids = array_map(static fn (array $r): int => $r['userid'], $rows);
                 $this->applyOpenprovider($store, $response, $userids, $failures);
                 $this->applyWhmcs($store, $response, $userids, $failures);
-                if ($batch !== null) {
+                // A held run synced nothing: its rows stay first in line.
+                if ($batch !== null && !$held) {
                     $store->markSynced(array_map(static fn (array $r): int => $r['whmcs_id'], $response['results']), $now);
                 }
             }
@@ -90,7 +96,7 @@ final class Sync
                     'started_at' => $started,
                     'finished_at' => date('Y-m-d H:i:s'),
                     'host' => 'whmcs',
-                    'mode' => $options->dryRun ? 'dry-run' : 'sync',
+                    'mode' => $held ? 'held' : ($options->dryRun ? 'dry-run' : 'sync'),
                     'rows_checked' => $summary['rows'],
                     'changed_rows' => $summary['changed_rows'],
                     'whmcs_updates' => $summary['whmcs_updates'],
@@ -103,7 +109,7 @@ final class Sync
                     'report_html' => $report['html'],
                 ]);
             }
-            return new RunOutcome($response, $failures, $report, $openprovider['complete'], $mailed, $mailError);
+            return new RunOutcome($response, $failures, $report, $listingComplete, $mailed, $mailError);
         } finally {
             $store->unlock();
         }
@@ -119,40 +125,132 @@ final class Sync
      * The bulk listing, or look-ups by name for a small batch.
      *
      * @param list<array{userid: int, row: array<string, int|string|null>}> $rows
-     * @return array{0: array{complete: bool, domains: list<array<string, mixed>>}, 1: list<array<string, string>>}
+     * @return array{0: array{complete: bool, domains: list<array<string, mixed>>}, 1: list<array<string, string>>, 2: list<string>}
+     *     the snapshot, the look-up errors, and the rows' names as the engine pairs them
      */
     private function readOpenprovider(array $rows, ?int $batch): array
     {
         $client = $this->client();
+        $names = $this->engine->lookupNames(array_map(static fn (array $r): string => (string) $r['row']['domain'], $rows));
+        $names = array_values(array_unique(array_filter($names, static fn (?string $n): bool => $n !== null)));
         if ($batch !== null && \count($rows) < self::LOOKUP_BELOW) {
-            $names = $this->engine->lookupNames(array_map(static fn (array $r): string => (string) $r['row']['domain'], $rows));
-            $found = $client->lookup(array_values(array_filter($names, static fn (?string $n): bool => $n !== null)));
-            return [['complete' => false, 'domains' => $found['domains']], $found['errors']];
+            $found = $client->lookup($names);
+            $snapshot = ['complete' => false, 'domains' => $found['domains']];
+            $errors = $found['errors'];
+        } else {
+            $listing = $client->listAll();
+            foreach ($listing->problems as $problem) {
+                ($this->say)("the Openprovider listing is not complete: $problem");
+            }
+            $snapshot = ['complete' => $listing->complete, 'domains' => $listing->domains];
+            $errors = [];
         }
-        $listing = $client->listAll();
-        foreach ($listing->problems as $problem) {
-            ($this->say)("the Openprovider listing is not complete: $problem");
-        }
-        return [['complete' => $listing->complete, 'domains' => $listing->domains], []];
+        return [$snapshot, $errors, $names];
     }
 
     /**
-     * The engine's answer, as its bytes and decoded.
+     * Contract v1.1: the names a complete listing lacks, or that a look-up did not find,
+     * are looked up again among Openprovider's deleted domains; those found join the
+     * snapshot marked `is_deleted`, and their "not found" goes.
+     *
+     * @param list<string> $names the rows' names, as the engine pairs them
+     * @param array{complete: bool, domains: list<array<string, mixed>>} $snapshot
+     * @param list<array<string, string>> $errors
+     * @return array{0: array{complete: bool, domains: list<array<string, mixed>>}, 1: list<array<string, string>>}
+     */
+    private function addDeleted(array $names, array $snapshot, array $errors): array
+    {
+        $listed = array_flip(array_filter($this->engine->lookupNames(array_map(
+            static fn (array $d): string => ($d['domain']['name'] ?? '') . '.' . ($d['domain']['extension'] ?? ''),
+            $snapshot['domains']
+        )), static fn (?string $n): bool => $n !== null));
+        $notFound = [];
+        foreach ($errors as $e) {
+            if ($e['kind'] === 'not_found') {
+                $notFound[$e['domain']] = true;
+            }
+        }
+        $missing = array_values(array_filter(
+            $names,
+            static fn (string $n): bool => $snapshot['complete'] ? !isset($listed[$n]) : isset($notFound[$n])
+        ));
+        if ($missing === []) {
+            return [$snapshot, $errors];
+        }
+        $deleted = $this->client()->lookupDeleted($missing);
+        ($this->say)('looked ' . \count($missing) . ' missing domains up among the deleted: ' . \count($deleted) . ' found');
+        $found = array_flip(array_filter($this->engine->lookupNames(array_map(
+            static fn (array $d): string => ($d['domain']['name'] ?? '') . '.' . ($d['domain']['extension'] ?? ''),
+            $deleted
+        )), static fn (?string $n): bool => $n !== null));
+        $errors = array_values(array_filter(
+            $errors,
+            static fn (array $e): bool => $e['kind'] !== 'not_found' || !isset($found[$e['domain']])
+        ));
+        $snapshot['domains'] = array_merge($snapshot['domains'], $deleted);
+        return [$snapshot, $errors];
+    }
+
+    /**
+     * The engine's answer, as its bytes and decoded. One bad row never stops a run: when
+     * the engine refuses the request for one element (a row whose id it cannot take, a
+     * record it cannot read), that element is left out and the request decided again. A
+     * left-out row is a failure in the report (and `$rows` loses it, so the results and
+     * the rows stay in step); a left-out record makes the snapshot incomplete, so no row
+     * is called missing on its account.
      *
      * @param list<array{userid: int, row: array<string, int|string|null>}> $rows
      * @param array{complete: bool, domains: list<array<string, mixed>>} $openprovider
      * @param list<array<string, string>> $lookupErrors
+     * @param list<array<string, mixed>> $failures
      * @return array{0: string, 1: array<string, mixed>}
      */
-    private function decide(array $rows, array $openprovider, array $lookupErrors): array
+    private function decide(array &$rows, array $openprovider, array $lookupErrors, RunOptions $options, array &$failures): array
     {
         $flags = JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION;
-        $request = '{"policy":' . $this->settings->policyJson()
-            . ',"whmcs":' . json_encode(array_map(static fn (array $r): array => $r['row'], $rows), $flags)
-            . ',"openprovider":' . json_encode($openprovider, $flags)
-            . ',"lookup_errors":' . json_encode($lookupErrors, $flags) . '}';
-        $answer = $this->engine->decide($request);
-        return [$answer, json_decode($answer, true, 512, JSON_THROW_ON_ERROR)];
+        while (true) {
+            $request = '{"policy":' . $this->settings->policyJson($options->allowMassChange)
+                . ',"whmcs":' . json_encode(array_map(static fn (array $r): array => $r['row'], $rows), $flags)
+                . ',"openprovider":' . json_encode($openprovider, $flags)
+                . ',"lookup_errors":' . json_encode($lookupErrors, $flags) . '}';
+            try {
+                $answer = $this->engine->decide($request);
+                return [$answer, json_decode($answer, true, 512, JSON_THROW_ON_ERROR)];
+            } catch (InvalidRequest $e) {
+                $message = $e->getMessage();
+                if (preg_match('/\A(whmcs|openprovider\.domains|lookup_errors)\[(\d+)\]/', $message, $m) !== 1) {
+                    throw $e;
+                }
+                $i = (int) $m[2];
+                if ($m[1] === 'whmcs' && isset($rows[$i])) {
+                    $row = $rows[$i]['row'];
+                    array_splice($rows, $i, 1);
+                    ($this->say)("left WHMCS row {$row['id']} out of this run: $message");
+                    $failures[] = [
+                        'whmcs_id' => (int) $row['id'],
+                        'domain' => (string) ($row['domain'] ?? ''),
+                        'side' => 'whmcs',
+                        'message' => "left out of this run: the engine cannot read this row ($message); fix it in WHMCS",
+                    ];
+                } elseif ($m[1] === 'openprovider.domains' && isset($openprovider['domains'][$i])) {
+                    $record = $openprovider['domains'][$i];
+                    array_splice($openprovider['domains'], $i, 1);
+                    $openprovider['complete'] = false;
+                    $name = \is_array($record['domain'] ?? null) && \is_string($record['domain']['name'] ?? null)
+                        && \is_string($record['domain']['extension'] ?? null)
+                        ? $this->engine->lookupNames([$record['domain']['name'] . '.' . $record['domain']['extension']])[0]
+                        : null;
+                    if ($name !== null) {
+                        $lookupErrors[] = ['domain' => $name, 'kind' => 'error', 'message' => "Openprovider's record could not be read ($message)"];
+                    }
+                    ($this->say)("left an Openprovider record out of this run: $message");
+                } elseif ($m[1] === 'lookup_errors' && isset($lookupErrors[$i])) {
+                    array_splice($lookupErrors, $i, 1);
+                } else {
+                    throw $e;
+                }
+            }
+        }
     }
 
     /**

@@ -49,7 +49,7 @@ final class AddonTest extends TestCase
         self::assertSame(
             ['sync_status', 'sync_expiry_date', 'expiry_source', 'sync_due_date', 'due_date_offset_days',
                 'due_date_max_shift_days', 'sync_auto_renew', 'sync_whois_privacy', 'protected_statuses',
-                'batch_size', 'send_empty', 'run_from_cron', 'cron_interval_hours'],
+                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'send_empty', 'run_from_cron', 'cron_interval_hours'],
             array_keys($config['fields'])
         );
         $activated = json_decode($this->addon('echo json_encode(opsync_activate());'), true);

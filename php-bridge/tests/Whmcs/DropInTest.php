@@ -97,7 +97,7 @@ final class DropInTest extends TestCase
         self::assertSame('on', $op[9009]['autorenew'], 'a Fraud row pushes nothing');
         self::assertSame('default', $op[9013]['autorenew'], 'PEN: not modifiable, nothing pushed');
         self::assertSame(3, $world->sandbox->counters()['update']);
-        self::assertSame(1, $world->sandbox->counters()['list'], 'one page of the bulk listing');
+        self::assertSame(2, $world->sandbox->counters()['list'], 'one page of the bulk listing, one look-up of the deleted (transferred-out.com)');
 
         $activity = $world->activity();
         self::assertContains('Domain Sync (opsync): Modified Domain - renewed-at-registrar.com - Expiry Date changed from 2026-03-14 to 2027-03-14 - Domain ID: 101', $activity);
@@ -152,7 +152,8 @@ final class DropInTest extends TestCase
         self::assertStringContainsString('--dry-run', $out);
         [$status, , $err] = $world->domainSync(['--dry-run', '--verbose']);
         self::assertSame(0, $status, $err);
-        self::assertStringContainsString("opsync: read 14 WHMCS rows\nopsync: read 13 Openprovider domains (a complete listing)\n", $err);
+        self::assertStringContainsString("opsync: read 14 WHMCS rows\nopsync: read 13 Openprovider domains (a complete listing)\n"
+            . "opsync: looked 1 missing domains up among the deleted: 0 found\n", $err);
 
         // A run that cannot complete says why in one line, with status 5.
         self::assertFileExists("{$world->root}/token.json", 'the token is cached between runs');

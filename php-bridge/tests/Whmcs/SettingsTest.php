@@ -31,6 +31,7 @@ final class SettingsTest extends TestCase
             'due_date_max_shift_days' => 100,
             'sync_auto_renew' => true,
             'sync_whois_privacy' => true,
+            'mass_change_limit' => ['percent' => 10, 'min_rows' => 25],
         ], $s->policy);
         self::assertSame(200, $s->batchSize);
         self::assertSame(2, $s->cronIntervalHours);
@@ -76,13 +77,30 @@ final class SettingsTest extends TestCase
         self::assertSame('opsync addon', $s->sources['due_date_offset_days']);
     }
 
-    public function testWithoutAnyConfigurationThePolicyIsTheContractsDefault(): void
+    public function testWithoutAnyConfigurationThePolicyIsTheContractsDefaultWithTheBrakeOn(): void
     {
         $s = Settings::resolve([], [], self::REGISTRAR, []);
-        self::assertSame([], $s->policy);
-        self::assertSame('{}', $s->policyJson());
+        self::assertSame(['mass_change_limit' => ['percent' => 10, 'min_rows' => 25]], $s->policy);
+        self::assertSame('{"mass_change_limit":{"percent":10,"min_rows":25}}', $s->policyJson());
+        self::assertSame('{"mass_change_limit":null}', $s->policyJson(allowMassChange: true), 'released for one run');
+        self::assertSame('default', $s->sources['mass_change_limit']);
         self::assertNull($s->batchSize);
         self::assertSame(1, $s->cronIntervalHours);
+    }
+
+    public function testTheBrakeMovesWithTheAddonsSettingsAndOneHundredPercentSwitchesItOff(): void
+    {
+        $s = Settings::resolve(['mass_change_percent' => '5', 'mass_change_min_rows' => '100'], [], self::REGISTRAR, []);
+        self::assertSame(['percent' => 5, 'min_rows' => 100], $s->policy['mass_change_limit']);
+        self::assertSame('opsync addon', $s->sources['mass_change_limit']);
+        $s = Settings::resolve(['mass_change_percent' => '100'], [], self::REGISTRAR, []);
+        self::assertNull($s->policy['mass_change_limit']);
+        try {
+            Settings::resolve(['mass_change_percent' => '120'], [], self::REGISTRAR, []);
+            self::fail('120% was taken');
+        } catch (SettingsError $e) {
+            self::assertStringContainsString('mass_change_percent must be from 0 to 100', $e->getMessage());
+        }
     }
 
     public function testTestModeUsesTheModulesTestAddressAndTheEnvironmentOverridesBoth(): void

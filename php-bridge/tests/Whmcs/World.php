@@ -146,7 +146,8 @@ final class World
         $path = "{$this->root}/opsync.toml";
         file_put_contents($path, "[whmcs]\ndatabase_url = \"mysql://root@127.0.0.1:3306/{$this->database}\"\n"
             . "[openprovider]\nusername = \"{$this->sandbox->username}\"\npassword = \"{$this->sandbox->password}\"\n"
-            . 'base_url = "' . ($baseUrl ?? $this->sandbox->baseUrl) . "\"\n[policy]\n$policy\n");
+            . 'base_url = "' . ($baseUrl ?? $this->sandbox->baseUrl) . "\"\ntoken_cache = \"{$this->root}/native-token.json\"\n"
+            . "[policy]\n$policy\n");
         return $path;
     }
 
