@@ -331,7 +331,9 @@ fn decide(
 }
 
 /// Each `openprovider_update`, a few at a time; a refusal becomes a failure of that
-/// row's Openprovider side, an accepted update gets its activity lines.
+/// row's Openprovider side. An accepted update gets its activity lines at once, before
+/// the next outcome is looked at, so a run stopped at any point has logged exactly the
+/// updates Openprovider had confirmed.
 async fn apply_openprovider(
     client: &Client,
     store: &Whmcs,
@@ -340,16 +342,18 @@ async fn apply_openprovider(
     now: &str,
     failures: &mut Vec<Failure>,
 ) -> Result<(), RunError> {
-    let targets: Vec<usize> = (0..response.results.len())
-        .filter(|&i| response.results[i].openprovider_update.is_some())
-        .collect();
-    let updates: Vec<(u64, &crate::openprovider::Body)> = targets
-        .iter()
-        .filter_map(|&i| response.results[i].openprovider_update.as_ref())
-        .map(|u| (u.id, &u.body))
-        .collect();
-    let outcomes = client.update_many(&updates).await;
-    for (&i, outcome) in targets.iter().zip(outcomes) {
+    use futures_util::stream::{self, StreamExt};
+    let mut outcomes = stream::iter(
+        response
+            .results
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, r.openprovider_update.as_ref()?))),
+    )
+    .map(|(i, update)| async move { (i, client.update(update.id, &update.body).await) })
+    .buffer_unordered(client.config().concurrency);
+    let mut refused = Vec::new();
+    while let Some((i, outcome)) = outcomes.next().await {
         let result = &response.results[i];
         match outcome {
             Ok(_) => {
@@ -359,14 +363,20 @@ async fn apply_openprovider(
                     .map_or(&[][..], |a| &a.openprovider);
                 store.log_activity(userids[i], lines, now).await?;
             }
-            Err(e) => failures.push(Failure {
-                whmcs_id: result.whmcs_id,
-                domain: result.domain.clone(),
-                side: Side::Openprovider,
-                message: e.to_string(),
-            }),
+            Err(e) => refused.push((
+                i,
+                Failure {
+                    whmcs_id: result.whmcs_id,
+                    domain: result.domain.clone(),
+                    side: Side::Openprovider,
+                    message: e.to_string(),
+                },
+            )),
         }
     }
+    // The report lists refusals in the rows' order, whatever order they came back in.
+    refused.sort_by_key(|(i, _)| *i);
+    failures.extend(refused.into_iter().map(|(_, f)| f));
     Ok(())
 }
 

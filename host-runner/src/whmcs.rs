@@ -30,10 +30,20 @@ pub enum StoreError {
     BadRow(String),
     #[error("refused to write: {0}")]
     Refused(String),
+    #[error(
+        "lost the connection to the WHMCS database ({0}); every row is written whole or not \
+         at all, so the next run carries on where this one stopped"
+    )]
+    Lost(String),
 }
 
 fn query_error(e: sqlx::Error) -> StoreError {
-    StoreError::Query(e.to_string())
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => {
+            StoreError::Lost(e.to_string())
+        }
+        e => StoreError::Query(e.to_string()),
+    }
 }
 
 /// A `tbldomains` row as read: the engine's columns as text, and the client it belongs

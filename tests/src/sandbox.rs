@@ -75,9 +75,13 @@ impl Seed {
 pub struct Faults {
     /// Added to every request.
     pub latency_ms: u64,
-    /// The next N requests fail: HTTP 500 with business code 399, or a bare 502.
+    /// The next N requests fail: HTTP 500 with business code 399, or a bare 502 (with
+    /// `fail_bare_502`; its body empty with `fail_empty_body`).
     pub fail_next: u32,
     pub fail_bare_502: bool,
+    pub fail_empty_body: bool,
+    /// Updates of these domain ids are refused (HTTP 500, code 399).
+    pub refuse_update_ids: Vec<u64>,
     /// A token stops working (code 196) after this many calls made with it.
     pub expire_token_after: Option<u32>,
     /// More identical calls than this (same method, path, query and body) block the
@@ -452,7 +456,14 @@ fn gate(
     if s.faults.fail_next > 0 {
         s.faults.fail_next -= 1;
         return Some(if s.faults.fail_bare_502 {
-            Reply::Bare(StatusCode::BAD_GATEWAY, "Bad Gateway")
+            Reply::Bare(
+                StatusCode::BAD_GATEWAY,
+                if s.faults.fail_empty_body {
+                    ""
+                } else {
+                    "Bad Gateway"
+                },
+            )
         } else {
             envelope(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -856,6 +867,18 @@ async fn update(
             .is_some_and(|v| !v.is_boolean())
         {
             return invalid("is_private_whois_enabled: expected true or false".into());
+        }
+        if s.faults
+            .refuse_update_ids
+            .iter()
+            .any(|refused| domain["id"].as_u64() == Some(*refused))
+        {
+            return envelope(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                399,
+                "Unknown domain error",
+                json!("sandbox: this domain's update is refused"),
+            );
         }
         if domain["status"].as_str() != Some("ACT") {
             return envelope(

@@ -27,9 +27,19 @@ pub struct SmtpSink {
 struct Collector {
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     current: Option<ReceivedMail>,
+    /// Refuse every recipient (550), as a server that will not relay for us.
+    refuse: bool,
 }
 
 impl Handler for Collector {
+    fn rcpt(&mut self, _to: &str) -> Response {
+        if self.refuse {
+            mailin::response::NO_MAILBOX
+        } else {
+            mailin::response::OK
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.current = Some(ReceivedMail {
             from: from.to_string(),
@@ -59,12 +69,22 @@ impl Handler for Collector {
 
 impl SmtpSink {
     pub async fn start() -> std::io::Result<SmtpSink> {
+        SmtpSink::start_with(false).await
+    }
+
+    /// A server that answers every recipient 550 (mailbox unavailable).
+    pub async fn start_refusing() -> std::io::Result<SmtpSink> {
+        SmtpSink::start_with(true).await
+    }
+
+    async fn start_with(refuse: bool) -> std::io::Result<SmtpSink> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let mails = Arc::new(Mutex::new(Vec::new()));
         let collector = Collector {
             mails: mails.clone(),
             current: None,
+            refuse,
         };
         let task = tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {

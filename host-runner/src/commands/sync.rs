@@ -117,7 +117,10 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("OPSYNC_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(format!("warn,opsync={level}"))
+                // Under cron every line is mailed: other crates speak only of errors
+                // unless asked (-v).
+                let others = if verbose == 0 { "error" } else { "warn" };
+                tracing_subscriber::EnvFilter::new(format!("{others},opsync={level}"))
             }),
         )
         .with_writer(std::io::stderr)

@@ -1,0 +1,279 @@
+//! What the fault and hostile-input suites share: a world (a WHMCS database of its own on
+//! MariaDB, the Openprovider sandbox, the SMTP sink, an `opsync.toml`) that runs the real
+//! `opsync` binary, and the end state a run leaves in it.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use opsync_testkit::sandbox::{Sandbox, Seed};
+use opsync_testkit::smtp_sink::SmtpSink;
+use opsync_testkit::whmcs_db::TestDb;
+use serde_json::{json, Value};
+use sqlx::{AnyConnection, Connection, Row};
+
+pub const INSERT: &str = "INSERT INTO tbldomains (id, userid, domain, registrar, status, \
+    expirydate, nextduedate, nextinvoicedate, donotrenew, idprotection, reminders, \
+    subscriptionid, additionalnotes, paymentmethod) VALUES ";
+
+/// An admin who receives System emails, so reports have a recipient.
+pub const ADMIN: [&str; 2] = [
+    "INSERT INTO tbladminroles (id, name, widgets, reports, systememails) VALUES (1, 'Full', '', '', 1)",
+    "INSERT INTO tbladmins (id, roleid, username, firstname, lastname, email, disabled) VALUES \
+     (1, 1, 'alice', 'Alice', 'Admin', 'alice@example.net', 0)",
+];
+
+/// `n` WHMCS rows `fault-N.com` and their Openprovider records, drifted on both sides:
+/// every row's expiry (and due date) is a month behind, and every record's auto-renew
+/// differs from what WHMCS wants. Plus `filler` records WHMCS does not hold.
+pub fn drifted(n: u64, filler: u64) -> (Vec<String>, Vec<Value>) {
+    let mut rows: Vec<String> = (1..=n)
+        .map(|i| {
+            format!(
+                "{INSERT}({i}, {}, 'fault-{i}.com', 'openprovider', 'Active', '2026-06-01', \
+                 '2026-06-01', '2026-06-01', {}, 0, '1|2', '', 'notes {i}', 'paypal')",
+                1 + i % 3,
+                i % 2
+            )
+        })
+        .collect();
+    rows.extend(ADMIN.iter().map(|s| s.to_string()));
+    let mut domains: Vec<Value> = (1..=n)
+        .map(|i| {
+            json!({"id": 1000 + i, "domain": {"name": format!("fault-{i}"), "extension": "com"},
+                "status": "ACT", "expiration_date": "2026-07-01 00:00:00",
+                "renewal_date": "2026-07-01 00:00:00", "autorenew": "on",
+                "is_private_whois_enabled": false, "is_private_whois_allowed": true,
+                "is_deleted": false})
+        })
+        .collect();
+    domains.extend((1..=filler).map(|i| {
+        json!({"id": 100_000 + i, "domain": {"name": format!("filler-{i}"), "extension": "net"},
+            "status": "ACT", "expiration_date": "2027-01-01 00:00:00",
+            "renewal_date": "2027-01-01 00:00:00", "autorenew": "default",
+            "is_private_whois_enabled": false, "is_private_whois_allowed": true,
+            "is_deleted": false})
+    }));
+    (rows, domains)
+}
+
+pub struct World {
+    pub db: TestDb,
+    pub sandbox: Sandbox,
+    pub sink: SmtpSink,
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+/// What a run leaves behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndState {
+    /// Every column of every `tbldomains` row, as text.
+    pub rows: Vec<String>,
+    /// The sandbox's domains.
+    pub domains: Vec<Value>,
+    /// `tblactivitylog` descriptions, sorted.
+    pub activity: Vec<String>,
+}
+
+impl World {
+    /// A world on MariaDB; `extra` goes into the configuration (sections, e.g.
+    /// `[safety]`; a last line of `key = value` lands in `[openprovider]`).
+    pub async fn new(name: &str, rows: &[String], domains: Vec<Value>, extra: &str) -> World {
+        let db = TestDb::mariadb(
+            &name.replace('-', "_"),
+            &rows.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await;
+        let sandbox = Sandbox::start(Seed::new(domains), 0).await.unwrap();
+        let sink = SmtpSink::start().await.unwrap();
+        let dir = std::env::temp_dir().join(format!("opsync-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let world = World {
+            db,
+            sandbox,
+            sink,
+            dir,
+            name: name.to_string(),
+        };
+        world.configure(extra);
+        world
+    }
+
+    /// (Re)writes `opsync.toml`: the world's database, sink and sandbox, and `extra`
+    /// before `[openprovider]`, which comes last; `op` goes into `[openprovider]`.
+    pub fn configure(&self, extra: &str) {
+        self.configure_with(extra, "");
+    }
+
+    pub fn configure_with(&self, extra: &str, op: &str) {
+        let config = format!(
+            "[whmcs]\ndatabase_url = {:?}\n\
+             [mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"none\"\n\
+             from = \"opsync@example.net\"\n{extra}\n\
+             [openprovider]\nusername = {:?}\npassword = {:?}\nbase_url = {:?}\n\
+             token_cache = {:?}\ntimeout_seconds = 2\n{op}\n",
+            self.db.url,
+            self.sink.port(),
+            self.sandbox.username(),
+            self.sandbox.password(),
+            self.sandbox.base_url(),
+            self.dir.join("token.json").display().to_string(),
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("opsync.toml")
+    }
+
+    /// `opsync ARGS --config <the world's>`, ready to run or spawn.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsync"));
+        command
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .env(
+                "OPSYNC_CACHE_DIR",
+                std::env::temp_dir().join("opsync-test-cache"),
+            )
+            .env_remove("OPSYNC_OP_PASSWORD")
+            .env_remove("OPSYNC_DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    pub async fn opsync(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.unwrap()
+    }
+
+    pub async fn connect(&self) -> AnyConnection {
+        AnyConnection::connect(&self.db.url).await.unwrap()
+    }
+
+    /// One text per row of `sql` (one column).
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let mut conn = self.connect().await;
+        let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
+        rows.iter()
+            .map(|r| {
+                r.try_get::<String, _>(0).unwrap_or_else(|_| {
+                    String::from_utf8_lossy(&r.try_get::<Vec<u8>, _>(0).unwrap_or_default())
+                        .into_owned()
+                })
+            })
+            .collect()
+    }
+
+    pub async fn end_state(&self) -> EndState {
+        let rows = self
+            .texts(
+                "SELECT CONCAT_WS('|', id, userid, IFNULL(domain, 'NULL'), registrar, status, \
+                 IFNULL(expirydate, 'NULL'), IFNULL(nextduedate, 'NULL'), \
+                 IFNULL(nextinvoicedate, 'NULL'), donotrenew, idprotection, reminders, \
+                 subscriptionid, additionalnotes, paymentmethod) FROM tbldomains ORDER BY id",
+            )
+            .await;
+        let mut activity = self
+            .texts("SELECT CAST(description AS CHAR) FROM tblactivitylog")
+            .await;
+        activity.sort();
+        EndState {
+            rows,
+            domains: self.sandbox.domains(),
+            activity,
+        }
+    }
+
+    /// The run history: `mode|subject`, oldest first.
+    pub async fn runs(&self) -> Vec<String> {
+        self.texts("SELECT CONCAT(mode, '|', subject) FROM opsync_runs ORDER BY id")
+            .await
+    }
+
+    pub async fn finish(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        self.db.finish().await;
+    }
+}
+
+/// The end state an undisturbed run reaches from the same start.
+pub async fn undisturbed(name: &str, rows: &[String], domains: &[Value], extra: &str) -> EndState {
+    let world = World::new(&format!("{name}-calm"), rows, domains.to_vec(), extra).await;
+    let out = world.opsync(&["sync"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let end = world.end_state().await;
+    world.finish().await;
+    end
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Waits (up to 60 s) until `ready` holds, checking every 20 ms.
+pub async fn wait_for<F, Fut>(what: &str, mut ready: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..3000 {
+        if ready().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("waited a minute for {what}");
+}
+
+/// `now == expected`, or a panic that shows only what differs.
+pub fn assert_same(now: &EndState, expected: &EndState, what: &str) {
+    if now == expected {
+        return;
+    }
+    let rows: Vec<_> = now
+        .rows
+        .iter()
+        .zip(&expected.rows)
+        .filter(|(a, b)| a != b)
+        .take(5)
+        .collect();
+    let domains: Vec<_> = now
+        .domains
+        .iter()
+        .zip(&expected.domains)
+        .filter(|(a, b)| a != b)
+        .take(5)
+        .collect();
+    let missing: Vec<_> = expected
+        .activity
+        .iter()
+        .filter(|l| !now.activity.contains(l))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = now
+        .activity
+        .iter()
+        .filter(|l| !expected.activity.contains(l))
+        .take(5)
+        .collect();
+    panic!(
+        "{what}: the end states differ (counts now/expected: rows {}/{}, domains {}/{}, \
+         lines {}/{})\nrows (now, expected): {rows:#?}\ndomains (now, expected): {domains:#?}\n\
+         lines missing: {missing:#?}\nlines not expected: {extra:#?}",
+        now.rows.len(),
+        expected.rows.len(),
+        now.domains.len(),
+        expected.domains.len(),
+        now.activity.len(),
+        expected.activity.len()
+    );
+}

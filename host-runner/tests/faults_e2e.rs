@@ -1,0 +1,596 @@
+//! The fault suite (`RELIABILITY.md`): each fault is a test that runs the real `opsync`
+//! binary against MariaDB, the Openprovider sandbox and the SMTP sink, and compares the end
+//! state (every `tbldomains` column, the sandbox's domains, the activity log) with the one
+//! an undisturbed run reaches from the same start.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_same, drifted, text, undisturbed, wait_for, EndState, World};
+use opsync_testkit::sandbox::Faults;
+use opsync_testkit::smtp_sink::SmtpSink;
+use serde_json::Value;
+use sqlx::Connection;
+
+/// Twelve rows change on both sides; the brake is off, so faults are all there is.
+const SAFETY: &str = "[safety]\nmass_change_percent = 100\n";
+const N: u64 = 12;
+
+/// Every row as it started or as the undisturbed run left it: never half written, never
+/// anything a failure made up.
+fn each_row_is_before_or_after(now: &EndState, start: &EndState, calm: &EndState) {
+    assert_eq!(now.rows.len(), start.rows.len());
+    for (i, row) in now.rows.iter().enumerate() {
+        assert!(
+            *row == start.rows[i] || *row == calm.rows[i],
+            "row {i} is neither as it was nor as it should be:\n  now:    {row}\n  before: {}\n  after:  {}",
+            start.rows[i],
+            calm.rows[i]
+        );
+    }
+}
+
+/// Nothing is logged that did not happen: every line is one the undisturbed run logged.
+fn logged_only_what_happened(now: &EndState, calm: &EndState) {
+    let mut rest = calm.activity.clone();
+    for line in &now.activity {
+        let Some(at) = rest.iter().position(|l| l == line) else {
+            panic!("logged what did not happen: {line}");
+        };
+        rest.remove(at);
+    }
+}
+
+async fn kill(child: &mut tokio::process::Child) {
+    child.start_kill().unwrap();
+    let status = child.wait().await.unwrap();
+    assert!(
+        !status.success(),
+        "the run had finished before it was killed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_the_listing_writes_nothing_and_the_rerun_converges() {
+    let (rows, domains) = drifted(N, 600);
+    let calm = undisturbed("kill-list", &rows, &domains, SAFETY).await;
+    let world = World::new("kill-list", &rows, domains, SAFETY).await;
+    let start = world.end_state().await;
+    world.sandbox.set_faults(Faults {
+        latency_ms: 400,
+        ..Faults::default()
+    });
+    let mut child = world.command(&["sync"]).spawn().unwrap();
+    let w = &world;
+    wait_for(
+        "the listing",
+        || async move { w.sandbox.counters().list >= 1 },
+    )
+    .await;
+    kill(&mut child).await;
+    assert_same(&world.end_state().await, &start, "nothing written");
+
+    world.sandbox.set_faults(Faults::default());
+    let rerun = world.opsync(&["sync"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    assert_same(&world.end_state().await, &calm, "the rerun");
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_openprovider_updates_logs_only_what_openprovider_took() {
+    let (rows, domains) = drifted(N, 0);
+    let calm = undisturbed("kill-put", &rows, &domains, SAFETY).await;
+    let world = World::new("kill-put", &rows, domains, SAFETY).await;
+    world.configure_with(SAFETY, "concurrency = 1");
+    let start = world.end_state().await;
+    world.sandbox.set_faults(Faults {
+        latency_ms: 150,
+        ..Faults::default()
+    });
+    let mut child = world.command(&["sync"]).spawn().unwrap();
+    let w = &world;
+    wait_for("the fourth update", || async move {
+        w.sandbox.counters().update >= 4
+    })
+    .await;
+    kill(&mut child).await;
+    // Give an update in flight its moment: if the sandbox still applies it, it is counted.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let now = world.end_state().await;
+    assert_eq!(now.rows, start.rows, "WHMCS is written after Openprovider");
+    let updated = now
+        .domains
+        .iter()
+        .zip(&start.domains)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!((3..=4).contains(&updated), "{updated} domains updated");
+    logged_only_what_happened(&now, &calm);
+    assert!(
+        now.activity.len() == updated || now.activity.len() + 1 == updated,
+        "{} lines for {updated} updates: each confirmed update is logged at once",
+        now.activity.len()
+    );
+
+    world.sandbox.set_faults(Faults::default());
+    let rerun = world.opsync(&["sync"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    let end = world.end_state().await;
+    assert_eq!((&end.rows, &end.domains), (&calm.rows, &calm.domains));
+    logged_only_what_happened(&end, &calm);
+    assert!(
+        calm.activity.len() - end.activity.len() <= 1,
+        "at most the update in flight at the kill lacks its line"
+    );
+    world.finish().await;
+}
+
+/// Holds a lock on row `id` (as an admin editing it would), so the run's write of that row
+/// waits; returns the connection that holds it.
+async fn hold_row(world: &World, id: u64) -> sqlx::AnyConnection {
+    let mut conn = world.connect().await;
+    sqlx::query("START TRANSACTION")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "SELECT id FROM tbldomains WHERE id = {id} FOR UPDATE"
+    ))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn
+}
+
+/// The connection id of a transaction waiting for a lock, if there is one.
+async fn lock_waiter(world: &World) -> Option<String> {
+    // MariaDB refreshes INNODB_TRX only after it went unread for 100 ms: reading it
+    // more often would show the same old picture forever.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    world
+        .texts(
+            "SELECT CONCAT(trx_state, '|', trx_mysql_thread_id) FROM information_schema.INNODB_TRX",
+        )
+        .await
+        .into_iter()
+        .find_map(|t| t.strip_prefix("LOCK WAIT|").map(str::to_string))
+}
+
+/// The connection id of the transaction waiting for a lock, once there is one.
+async fn waiting_connection(world: &World) -> String {
+    let w = world;
+    wait_for("a write waiting for the held row", || async move {
+        lock_waiter(w).await.is_some()
+    })
+    .await;
+    lock_waiter(world).await.unwrap_or_default()
+}
+
+/// Waits until no transaction of the run is left on the server.
+async fn settled(world: &World) {
+    let w = world;
+    wait_for("the server to roll the run back", || async move {
+        lock_waiter(w).await.is_none()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_whmcs_writes_leaves_no_row_half_written() {
+    let (rows, domains) = drifted(N, 0);
+    let calm = undisturbed("kill-write", &rows, &domains, SAFETY).await;
+    let world = World::new("kill-write", &rows, domains, SAFETY).await;
+    let start = world.end_state().await;
+    let holder = hold_row(&world, 7).await;
+    let mut child = world.command(&["sync"]).spawn().unwrap();
+    waiting_connection(&world).await;
+    kill(&mut child).await;
+    holder.close().await.unwrap();
+    settled(&world).await;
+
+    let now = world.end_state().await;
+    each_row_is_before_or_after(&now, &start, &calm);
+    assert_eq!(now.rows[..6], calm.rows[..6], "rows 1-6 were written");
+    assert_eq!(now.rows[6..], start.rows[6..], "rows 7-12 were not");
+    assert_eq!(now.domains, calm.domains, "Openprovider was done first");
+    logged_only_what_happened(&now, &calm);
+
+    let rerun = world.opsync(&["sync"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    assert_same(&world.end_state().await, &calm, "the rerun");
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_connection_killed_mid_apply_is_a_clean_stop_and_the_rerun_converges() {
+    let (rows, domains) = drifted(N, 0);
+    let calm = undisturbed("kill-conn", &rows, &domains, SAFETY).await;
+    let world = World::new("kill-conn", &rows, domains, SAFETY).await;
+    let start = world.end_state().await;
+    let holder = hold_row(&world, 5).await;
+    let child = world.command(&["sync"]).spawn().unwrap();
+    let victim = waiting_connection(&world).await;
+    let mut admin = world.connect().await;
+    sqlx::query(&format!("KILL CONNECTION {victim}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    holder.close().await.unwrap();
+    settled(&world).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("opsync: lost the connection to the WHMCS database"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "one line: {said}");
+
+    let now = world.end_state().await;
+    each_row_is_before_or_after(&now, &start, &calm);
+    logged_only_what_happened(&now, &calm);
+    let rerun = world.opsync(&["sync"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    assert_same(&world.end_state().await, &calm, "the rerun");
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_down_at_start_is_one_line_and_no_call() {
+    let (rows, domains) = drifted(N, 0);
+    let world = World::new("db-down", &rows, domains, SAFETY).await;
+    let config = std::fs::read_to_string(world.config_path()).unwrap();
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        world.config_path(),
+        config.replace(
+            &world.db.url,
+            &format!("mysql://root@127.0.0.1:{closed}/whmcs"),
+        ),
+    )
+    .unwrap();
+    let out = world.opsync(&["sync"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("opsync: cannot open the WHMCS database"),
+        "{said}"
+    );
+    assert_eq!(
+        world.sandbox.counters().total,
+        0,
+        "Openprovider was never called"
+    );
+    world.finish().await;
+}
+
+/// A fault, what the run's exit status must be, and whether the run still reaches the
+/// undisturbed end (a retried fault) or writes nothing at all (a failed run).
+struct ApiCase {
+    name: &'static str,
+    faults: Faults,
+    status: i32,
+    outcome: Outcome,
+}
+
+#[derive(PartialEq)]
+enum Outcome {
+    /// Retried or worked around: the run reaches the undisturbed end state.
+    Converges,
+    /// The run stopped before writing anything.
+    NothingWritten,
+    /// Some rows written, some not; no status made up.
+    Partial,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_faults_never_change_a_status_and_a_clean_rerun_converges() {
+    let (rows, domains) = drifted(N, 600);
+    let calm = undisturbed("api", &rows, &domains, SAFETY).await;
+    let cases = [
+        ApiCase {
+            name: "500 with a business code (399): not retried",
+            faults: Faults {
+                fail_next: 1,
+                ..Faults::default()
+            },
+            status: 5,
+            outcome: Outcome::NothingWritten,
+        },
+        ApiCase {
+            name: "502 without an Openprovider body: retried",
+            faults: Faults {
+                fail_next: 2,
+                fail_bare_502: true,
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Converges,
+        },
+        ApiCase {
+            name: "502 with an empty body: retried",
+            faults: Faults {
+                fail_next: 2,
+                fail_bare_502: true,
+                fail_empty_body: true,
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Converges,
+        },
+        ApiCase {
+            name: "a timeout: retried",
+            faults: Faults {
+                hang_next: 1,
+                hang_ms: 3_000,
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Converges,
+        },
+        ApiCase {
+            name: "truncated answers: retried",
+            faults: Faults {
+                truncated_next: 2,
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Converges,
+        },
+        ApiCase {
+            name: "malformed answers: retried",
+            faults: Faults {
+                malformed_next: 2,
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Converges,
+        },
+        ApiCase {
+            name: "196, the token expired mid-run: one new login",
+            faults: Faults {
+                expire_token_after: Some(8),
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Converges,
+        },
+        ApiCase {
+            name: "4005 maintenance: retried, then given up",
+            faults: Faults {
+                maintenance: true,
+                ..Faults::default()
+            },
+            status: 5,
+            outcome: Outcome::NothingWritten,
+        },
+        ApiCase {
+            name: "10005, the IP blocked: every call stops",
+            faults: Faults {
+                block_after_identical: Some(0),
+                ..Faults::default()
+            },
+            status: 5,
+            outcome: Outcome::NothingWritten,
+        },
+        ApiCase {
+            name: "a listing that shifts between pages: incomplete, nobody called missing",
+            faults: Faults {
+                shift_after_list_calls: Some(1),
+                shift_inserts: true,
+                ..Faults::default()
+            },
+            status: 0,
+            outcome: Outcome::Partial,
+        },
+    ];
+    for (i, case) in cases.into_iter().enumerate() {
+        let world = World::new(&format!("api-{i}"), &rows, domains.clone(), SAFETY).await;
+        let start = world.end_state().await;
+        world.sandbox.set_faults(case.faults);
+        let out = world.opsync(&["sync", "--json"]).await;
+        let name = case.name;
+        assert_eq!(
+            out.status.code(),
+            Some(case.status),
+            "{name}: {}",
+            text(&out)
+        );
+        let now = world.end_state().await;
+        each_row_is_before_or_after(&now, &start, &calm);
+        logged_only_what_happened(&now, &calm);
+        match case.outcome {
+            Outcome::Converges => assert_same(&now, &calm, name),
+            Outcome::NothingWritten => {
+                assert_eq!(now.rows, start.rows, "{name}");
+                assert_eq!(now.activity, start.activity, "{name}");
+                assert_eq!(world.sandbox.counters().update, 0, "{name}");
+            }
+            Outcome::Partial => {
+                let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(outcome["listing_complete"], Value::Bool(false), "{name}");
+                let reports = world
+                    .texts("SELECT CAST(report_text AS CHAR) FROM opsync_runs")
+                    .await;
+                assert!(
+                    !reports[0].contains("not_in_openprovider"),
+                    "{name}: {}",
+                    reports[0]
+                );
+            }
+        }
+        if case.outcome == Outcome::NothingWritten {
+            // Openprovider lifts a block (10005) only by hand; here, a reset.
+            world.sandbox.reset();
+        } else {
+            world.sandbox.set_faults(Faults::default());
+        }
+        let rerun = world.opsync(&["sync"]).await;
+        assert_eq!(rerun.status.code(), Some(0), "{name}: {}", text(&rerun));
+        let mut end = world.end_state().await;
+        if case.outcome == Outcome::Partial {
+            // The domain that appeared mid-listing stays at Openprovider.
+            end.domains.retain(|d| calm.domains.contains(d));
+        }
+        assert_same(&end, &calm, &format!("{name}: the clean rerun"));
+        world.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_refused_for_one_domain_is_reported_and_the_rest_applied() {
+    let (rows, domains) = drifted(N, 0);
+    let calm = undisturbed("refused", &rows, &domains, SAFETY).await;
+    let world = World::new("refused", &rows, domains, SAFETY).await;
+    let start = world.end_state().await;
+    world.sandbox.set_faults(Faults {
+        refuse_update_ids: vec![1003],
+        ..Faults::default()
+    });
+    let out = world.opsync(&["sync"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("1 error"), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.contains("fault-3.com"))
+        .unwrap_or_else(|| panic!("fault-3.com is not reported: {report}"));
+    assert!(line.contains("Openprovider update failed"), "{line}");
+    assert!(line.contains("code 399"), "{line}");
+
+    let now = world.end_state().await;
+    assert_eq!(
+        now.rows, calm.rows,
+        "WHMCS's side of every row, fault-3.com's too"
+    );
+    for (i, domain) in now.domains.iter().enumerate() {
+        let expected = if domain["id"] == 1003 {
+            &start.domains[i]
+        } else {
+            &calm.domains[i]
+        };
+        assert_eq!(domain, expected);
+    }
+    logged_only_what_happened(&now, &calm);
+    assert_eq!(
+        now.activity.len() + 1,
+        calm.activity.len(),
+        "all but the refused"
+    );
+
+    world.sandbox.set_faults(Faults::default());
+    let rerun = world.opsync(&["sync"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    assert_same(&world.end_state().await, &calm, "the rerun");
+    world.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_down_or_refusing_keeps_the_writes_and_the_report() {
+    let (rows, domains) = drifted(N, 0);
+    let calm = undisturbed("mail", &rows, &domains, SAFETY).await;
+    let refusing = SmtpSink::start_refusing().await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (case, port) in [("down", closed), ("refusing", refusing.port())] {
+        let world = World::new(&format!("mail-{case}"), &rows, domains.clone(), SAFETY).await;
+        let config = std::fs::read_to_string(world.config_path()).unwrap();
+        std::fs::write(
+            world.config_path(),
+            config.replace(
+                &format!("smtp_port = {}", world.sink.port()),
+                &format!("smtp_port = {port}"),
+            ),
+        )
+        .unwrap();
+        let out = world.opsync(&["sync"]).await;
+        assert_eq!(out.status.code(), Some(5), "{case}: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("the report could not be sent"),
+            "{case}: {said}"
+        );
+        let printed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            printed.starts_with("Domain Synchronisation Report: 12 domains changed"),
+            "{case}: the report is printed: {printed}"
+        );
+        assert_same(
+            &world.end_state().await,
+            &calm,
+            &format!("{case}: the writes stand"),
+        );
+        let runs = world.runs().await;
+        assert_eq!(
+            runs,
+            ["sync|Domain Synchronisation Report: 12 domains changed"],
+            "{case}: the report is kept in the run history"
+        );
+        world.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_started_at_once_never_both_apply() {
+    let (rows, domains) = drifted(4, 0);
+    let world = World::new("twins", &rows, domains, SAFETY).await;
+    let start = world.end_state().await;
+    let mut conn = world.connect().await;
+    let mut both_ran = 0;
+    for round in 0..100 {
+        // Back to the start: the rows drifted again, the sandbox as seeded.
+        sqlx::query(
+            "UPDATE tbldomains SET expirydate = '2026-06-01', nextduedate = '2026-06-01', \
+             nextinvoicedate = '2026-06-01', reminders = '1|2'",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query("DELETE FROM tblactivitylog")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        world.sandbox.reset();
+        assert_same(
+            &world.end_state().await,
+            &start,
+            &format!("round {round}: reset"),
+        );
+
+        let (a, b) = tokio::join!(world.opsync(&["sync"]), world.opsync(&["sync"]));
+        let codes = [a.status.code(), b.status.code()];
+        assert!(
+            codes.iter().all(|c| matches!(c, Some(0) | Some(4))),
+            "round {round}: {codes:?} {} {}",
+            text(&a),
+            text(&b)
+        );
+        if codes == [Some(0), Some(0)] {
+            both_ran += 1; // one after the other: the second found nothing to do
+        }
+        let end = world.end_state().await;
+        assert_eq!(
+            end.activity.len(),
+            16,
+            "round {round}: each change logged once"
+        );
+        assert_eq!(
+            world.sandbox.counters().update,
+            4,
+            "round {round}: each PUT once"
+        );
+    }
+    eprintln!("two runs at once, 100 rounds: {both_ran} rounds ran one after the other");
+    world.finish().await;
+}
