@@ -391,12 +391,7 @@ fn prepare_cache_dir(dir: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(dir) else {
         return false;
     };
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc_geteuid() };
-    meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o022 == 0
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+    meta.is_dir()
+        && meta.uid() == crate::private_file::euid()
+        && meta.permissions().mode() & 0o022 == 0
 }

@@ -87,6 +87,16 @@ impl Client {
 
     fn cached_token(&self) -> Option<Secret> {
         let path = self.config.token_cache.as_ref()?;
+        if path.exists() {
+            if let Err(why) = crate::private_file::is_private(path) {
+                tracing::warn!(
+                    path = %path.display(),
+                    %why,
+                    "the Openprovider token cache is not private: not used; a new login replaces it"
+                );
+                return None;
+            }
+        }
         let cached: CachedToken = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         let age = now().saturating_sub(cached.obtained_at);
         (cached.base_url == self.config.base_url
