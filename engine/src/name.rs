@@ -5,7 +5,8 @@
 use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 /// The comparable form of a name, or `None` when it is not a usable domain name
-/// (fewer than two labels, an empty label, characters no domain can hold).
+/// (fewer than two labels, an empty label, characters no domain can hold, a label over
+/// 63 characters or a name over 253, counted in its ASCII form, as DNS counts them).
 pub(crate) fn normalize(raw: &str) -> Option<String> {
     let trimmed = raw.trim();
     let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
@@ -17,7 +18,7 @@ pub(crate) fn normalize(raw: &str) -> Option<String> {
             trimmed.as_bytes(),
             AsciiDenyList::STD3,
             Hyphens::Allow,
-            DnsLength::Ignore,
+            DnsLength::Verify,
         )
         .ok()?;
     let labels_ok = ascii.split('.').count() >= 2 && ascii.split('.').all(|l| !l.is_empty());
@@ -55,5 +56,26 @@ mod tests {
         ] {
             assert_eq!(normalize(bad), None, "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn names_longer_than_dns_allows_are_refused() {
+        let label = |n: usize| "a".repeat(n);
+        assert!(normalize(&format!("{}.com", label(63))).is_some());
+        assert_eq!(normalize(&format!("{}.com", label(64))), None);
+        // 253 characters in all is the most DNS takes.
+        let name = |total: usize| {
+            format!(
+                "{}.{}.{}.{}.com",
+                label(63),
+                label(63),
+                label(63),
+                label(total - 63 * 3 - 7)
+            )
+        };
+        assert_eq!(name(253).len(), 253);
+        assert!(normalize(&name(253)).is_some());
+        assert_eq!(normalize(&name(254)), None);
+        assert_eq!(normalize(&format!("{}.com", "x".repeat(10_000))), None);
     }
 }

@@ -220,12 +220,12 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
         .failures
         .iter()
         .map(|f| Problem {
-            domain: f.domain.clone(),
+            domain: cell(&f.domain),
             what: match f.side {
                 Side::Whmcs => "WHMCS update failed".to_string(),
                 Side::Openprovider => "Openprovider update failed".to_string(),
             },
-            message: f.message.clone(),
+            message: cell(&f.message),
         })
         .collect();
     // The run's own notices lead, before any row's.
@@ -238,7 +238,7 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
             .map(|n| Problem {
                 domain: "(this run)".to_string(),
                 what: n.code.as_str().to_string(),
-                message: n.message.clone(),
+                message: cell(&n.message),
             }),
     );
     let held = input.summary.held;
@@ -260,9 +260,9 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
     for r in results {
         for n in r.notices() {
             let problem = || Problem {
-                domain: r.domain().to_string(),
+                domain: cell(r.domain()),
                 what: n.code.as_str().to_string(),
-                message: n.message.clone(),
+                message: cell(&n.message),
             };
             match n.severity {
                 Severity::Error => errors.push(problem()),
@@ -417,13 +417,35 @@ fn collect_changes(
             continue;
         };
         section.lines.push(Line {
-            domain: r.domain().to_string(),
-            from: change.from.unwrap_or_else(|| "(unknown)".to_string()),
-            to: change.to,
+            domain: cell(r.domain()),
+            from: cell(change.from.as_deref().unwrap_or("(unknown)")),
+            to: cell(&change.to),
         });
         any = true;
     }
     any
+}
+
+/// The longest text a report cell shows; the rest is counted, not printed.
+const CELL_MAX: usize = 300;
+
+/// A value as a report shows it: control characters (NUL, escapes, ...) written out as
+/// `\u{1b}` so nothing in a name can break the mail or a terminal, and a value longer
+/// than [`CELL_MAX`] characters cut, saying how long it was.
+fn cell(value: &str) -> String {
+    let mut shown = String::with_capacity(value.len().min(CELL_MAX + 32));
+    for (i, c) in value.chars().enumerate() {
+        if i == CELL_MAX {
+            let _ = write!(shown, "… ({} characters)", value.chars().count());
+            break;
+        }
+        if c.is_control() {
+            let _ = write!(shown, "\\u{{{:x}}}", c as u32);
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 fn subject(dry_run: bool, held: bool, changed: u64, errors: usize, warnings: usize) -> String {

@@ -267,3 +267,24 @@ fn a_held_run_says_so_first_and_shows_what_it_would_have_changed() {
         serde_json::from_slice(&opsync_engine::render_report_json(&bytes).unwrap()).unwrap();
     assert_eq!(from_bytes, report);
 }
+
+#[test]
+fn control_characters_are_written_out_and_huge_values_cut() {
+    let mut i = input(response_for("in-sync-nothing-changes"));
+    i.failures.push(Failure {
+        whmcs_id: 1,
+        domain: format!("nul\0esc\u{1b}[31m{}", "x".repeat(400)),
+        side: Side::Whmcs,
+        message: "line\nbreak".into(),
+    });
+    let report = render(&i);
+    for shown in [&report.text, &report.html] {
+        assert!(
+            !shown.contains('\0') && !shown.contains('\u{1b}'),
+            "{shown}"
+        );
+        assert!(shown.contains("nul\\u{0}esc\\u{1b}[31m"), "{shown}");
+        assert!(shown.contains("… (412 characters)"), "{shown}");
+        assert!(shown.contains("line\\u{a}break"), "{shown}");
+    }
+}

@@ -237,19 +237,33 @@ async fn check_whmcs(
         )),
     }
 
-    let rows = match store.openprovider_rows().await {
-        Ok(rows) if rows.is_empty() => {
+    let rows = match store.read(None).await {
+        Ok(read) if !read.unreadable.is_empty() => {
+            checks.push(Check::fail(
+                "whmcs domains",
+                format!(
+                    "{}; {} cannot be read at all (first: id {:?}: {})",
+                    domain_counts(&read.rows),
+                    count(read.unreadable.len(), "row"),
+                    read.unreadable[0].id,
+                    read.unreadable[0].why
+                ),
+                "fix those rows in WHMCS; a sync leaves them out and reports them",
+            ));
+            Some(read.rows)
+        }
+        Ok(read) if read.rows.is_empty() => {
             checks.push(Check::fail(
                 "whmcs domains",
                 "no tbldomains row has registrar openprovider: a sync would have nothing to do",
                 "WHMCS marks Openprovider's domains with registrar 'openprovider'; is this the \
                  right database, and the registrar module's name?",
             ));
-            Some(rows)
+            Some(read.rows)
         }
-        Ok(rows) => {
-            checks.push(Check::pass("whmcs domains", domain_counts(&rows)));
-            Some(rows)
+        Ok(read) => {
+            checks.push(Check::pass("whmcs domains", domain_counts(&read.rows)));
+            Some(read.rows)
         }
         Err(e) => {
             checks.push(Check::fail(

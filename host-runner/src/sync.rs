@@ -88,7 +88,8 @@ pub async fn run(
     progress.step("reading WHMCS");
     let store = Whmcs::connect(config.database_url.expose()).await?;
     let _lock = store.lock_run().await?.ok_or(RunError::Locked)?;
-    let rows = read_whmcs(&store, config).await?;
+    let mut failures = Vec::new();
+    let rows = read_whmcs(&store, config, &mut failures).await?;
 
     progress.step(&format!(
         "reading Openprovider for {} WHMCS rows",
@@ -102,7 +103,6 @@ pub async fn run(
     let (mut userids, whmcs): (Vec<u64>, Vec<WhmcsRow>) =
         rows.into_iter().map(|r| (r.userid, r.row)).unzip();
     let engine = WasmEngine::global()?;
-    let mut failures = Vec::new();
     let response = decide(
         engine,
         Request {
@@ -149,13 +149,27 @@ pub async fn run(
 }
 
 /// Every Openprovider row, or the next batch of them.
-async fn read_whmcs(store: &Whmcs, config: &Config) -> Result<Vec<DomainRow>, RunError> {
-    let rows = match config.batch_size {
-        Some(n) => store.next_batch(n).await?,
-        None => store.openprovider_rows().await?,
-    };
-    tracing::info!(rows = rows.len(), "read the WHMCS rows");
-    Ok(rows)
+/// A row opsync cannot even read is left out and becomes a failure in the report.
+async fn read_whmcs(
+    store: &Whmcs,
+    config: &Config,
+    failures: &mut Vec<Failure>,
+) -> Result<Vec<DomainRow>, RunError> {
+    let read = store.read(config.batch_size).await?;
+    for bad in &read.unreadable {
+        tracing::warn!(id = %bad.id, why = %bad.why, "left an unreadable WHMCS row out of this run");
+        failures.push(Failure {
+            whmcs_id: bad.id.parse().unwrap_or(0),
+            domain: bad.domain.clone(),
+            side: Side::Whmcs,
+            message: format!(
+                "left out of this run: row id {:?} cannot be read ({}); fix it in WHMCS",
+                bad.id, bad.why
+            ),
+        });
+    }
+    tracing::info!(rows = read.rows.len(), "read the WHMCS rows");
+    Ok(read.rows)
 }
 
 /// The bulk listing, or look-ups by name for a small batch.

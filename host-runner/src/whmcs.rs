@@ -177,9 +177,18 @@ impl Whmcs {
         }
     }
 
-    /// The next `limit` Openprovider rows of a batched run: never-synced rows first, then
-    /// the longest ago, by id within each.
-    pub async fn next_batch(&self, limit: usize) -> Result<Vec<DomainRow>, StoreError> {
+    /// The rows a run syncs: every Openprovider row, or the next `batch` of them. Rows
+    /// opsync cannot even read (an id that is no positive number) come back apart, for the
+    /// report: one bad row never stops a run.
+    pub async fn read(&self, batch: Option<usize>) -> Result<RowsRead, StoreError> {
+        let rows = match batch {
+            Some(limit) => self.batch_query(limit).await?,
+            None => self.all_query().await?,
+        };
+        Ok(read_rows(&rows))
+    }
+
+    async fn batch_query(&self, limit: usize) -> Result<Vec<AnyRow>, StoreError> {
         sqlx::query(CREATE_CURSOR)
             .execute(&self.pool)
             .await
@@ -189,12 +198,28 @@ impl Whmcs {
              WHERE {OURS} ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?",
             columns()
         );
-        let rows = sqlx::query(&sql)
+        sqlx::query(&sql)
             .bind(limit as i64)
             .fetch_all(&self.pool)
             .await
-            .map_err(query_error)?;
-        rows.iter().map(domain_row).collect()
+            .map_err(query_error)
+    }
+
+    async fn all_query(&self) -> Result<Vec<AnyRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
+            columns()
+        );
+        sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query_error)
+    }
+
+    /// The next `limit` Openprovider rows of a batched run: never-synced rows first, then
+    /// the longest ago, by id within each. Unreadable rows are left out.
+    pub async fn next_batch(&self, limit: usize) -> Result<Vec<DomainRow>, StoreError> {
+        Ok(self.read(Some(limit)).await?.rows)
     }
 
     /// Records that these rows were synced at `now` (`YYYY-MM-DD HH:MM:SS`).
@@ -227,15 +252,7 @@ impl Whmcs {
 
     /// Every row whose registrar is Openprovider, by id.
     pub async fn openprovider_rows(&self) -> Result<Vec<DomainRow>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
-            columns()
-        );
-        let rows = sqlx::query(&sql)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error)?;
-        rows.iter().map(domain_row).collect()
+        Ok(self.read(None).await?.rows)
     }
 
     /// Runs one row's update and writes its activity lines, in one transaction, if the
@@ -490,6 +507,37 @@ async fn insert_activity(
     .await
     .map_err(query_error)?;
     Ok(())
+}
+
+/// What a read of `tbldomains` found.
+#[derive(Debug, Clone, Default)]
+pub struct RowsRead {
+    pub rows: Vec<DomainRow>,
+    /// Rows opsync cannot read at all, and why.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A row opsync cannot read: its id as the database holds it, its name, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub id: String,
+    pub domain: String,
+    pub why: String,
+}
+
+fn read_rows(rows: &[AnyRow]) -> RowsRead {
+    let mut read = RowsRead::default();
+    for row in rows {
+        match domain_row(row) {
+            Ok(r) => read.rows.push(r),
+            Err(e) => read.unreadable.push(Unreadable {
+                id: text_at(row, 1).unwrap_or_default(),
+                domain: text_at(row, 2).unwrap_or_default(),
+                why: e.to_string(),
+            }),
+        }
+    }
+    read
 }
 
 /// A row selected with [`columns`]: `userid` first, then the engine's columns.
