@@ -29,12 +29,29 @@ pub struct RequestError {
 }
 
 impl RequestError {
+    /// The error, always one line: a control character the input put into it (a key
+    /// holding a line break, quoted back by the JSON reader) is written out as `\u{a}`.
     pub fn new(path: impl Into<String>, problem: impl Into<String>) -> Self {
         RequestError {
-            path: path.into(),
-            problem: problem.into(),
+            path: one_line(path.into()),
+            problem: one_line(problem.into()),
         }
     }
+}
+
+fn one_line(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The largest id accepted: the largest integer JSON carries exactly in every language.

@@ -80,6 +80,9 @@ pub struct Faults {
     pub fail_next: u32,
     pub fail_bare_502: bool,
     pub fail_empty_body: bool,
+    /// Every Nth request (by arrival) fails with a bare 502: a steady rate of transient
+    /// failures (20: 5%).
+    pub fail_every: Option<u64>,
     /// Updates of these domain ids are refused (HTTP 500, code 399).
     pub refuse_update_ids: Vec<u64>,
     /// A token stops working (code 196) after this many calls made with it.
@@ -452,6 +455,9 @@ fn gate(
             "Openprovider is in maintenance",
             Value::Null,
         ));
+    }
+    if s.faults.fail_every.is_some_and(|n| n > 0 && s.counters.total % n == 0) {
+        return Some(Reply::Bare(StatusCode::BAD_GATEWAY, "Bad Gateway"));
     }
     if s.faults.fail_next > 0 {
         s.faults.fail_next -= 1;

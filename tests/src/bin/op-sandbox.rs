@@ -22,6 +22,9 @@ struct Args {
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// Every Nth request fails with a bare 502 (20: 5% of calls fail transiently).
+    #[arg(long)]
+    fail_every: Option<u64>,
 }
 
 #[tokio::main]
@@ -37,6 +40,7 @@ async fn main() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
     sandbox.set_faults(Faults {
         latency_ms: args.latency_ms,
+        fail_every: args.fail_every,
         ..Faults::default()
     });
     println!("op-sandbox: {} domains at {}", count, sandbox.base_url());
