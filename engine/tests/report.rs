@@ -293,8 +293,14 @@ fn control_characters_are_written_out_and_huge_values_cut() {
 /// error, which then spanned two lines.
 #[test]
 fn a_bad_report_input_is_one_line_whatever_its_keys_hold() {
-    let input = b"{\"}u\\noticesuu}uuu{\"response\": {\"engiuuuuuulsne\"\n\n}&\n\n\n: \xe1\xf3\x00, 6\"";
-    let error = opsync_engine::render_report_json(input).unwrap_err().to_string();
+    let input =
+        b"{\"}u\\noticesuu}uuu{\"response\": {\"engiuuuuuulsne\"\n\n}&\n\n\n: \xe1\xf3\x00, 6\"";
+    let error = opsync_engine::render_report_json(input)
+        .unwrap_err()
+        .to_string();
     assert!(!error.contains('\n'), "{error}");
-    assert!(error.starts_with("report input: unknown field `}u\\u{a}oticesuu"), "{error}");
+    assert!(
+        error.starts_with("report input: unknown field `}u\\u{a}oticesuu"),
+        "{error}"
+    );
 }

@@ -371,9 +371,10 @@ async fn serve(
     headers: &HeaderMap,
     handler: impl FnOnce(&mut SandboxState) -> Reply,
 ) -> Response {
-    let (latency, hang) = {
+    let (latency, hang, number) = {
         let mut s = lock(&shared);
         s.counters.total += 1;
+        let number = s.counters.total;
         match kind {
             Kind::Login => s.counters.login += 1,
             Kind::List => s.counters.list += 1,
@@ -386,14 +387,15 @@ async fn serve(
         } else {
             0
         };
-        (s.faults.latency_ms, hang)
+        (s.faults.latency_ms, hang, number)
     };
     if latency + hang > 0 {
         tokio::time::sleep(Duration::from_millis(latency + hang)).await;
     }
 
     let mut s = lock(&shared);
-    let reply = gate(&mut s, &kind, &fingerprint, headers).unwrap_or_else(|| handler(&mut s));
+    let reply =
+        gate(&mut s, &kind, &fingerprint, headers, number).unwrap_or_else(|| handler(&mut s));
     if matches!(&reply, Reply::Bare(..))
         || matches!(&reply, Reply::Json(_, b) if b["code"].as_i64() != Some(0))
     {
@@ -426,6 +428,7 @@ fn gate(
     kind: &Kind,
     fingerprint: &str,
     headers: &HeaderMap,
+    number: u64,
 ) -> Option<Reply> {
     if s.blocked {
         return Some(envelope(
@@ -456,7 +459,11 @@ fn gate(
             Value::Null,
         ));
     }
-    if s.faults.fail_every.is_some_and(|n| n > 0 && s.counters.total % n == 0) {
+    // By the request's own number: with requests in flight, the counter has moved on.
+    if s.faults
+        .fail_every
+        .is_some_and(|n| n > 0 && number % n == 0)
+    {
         return Some(Reply::Bare(StatusCode::BAD_GATEWAY, "Bad Gateway"));
     }
     if s.faults.fail_next > 0 {
