@@ -462,7 +462,7 @@ fn gate(
     // By the request's own number: with requests in flight, the counter has moved on.
     if s.faults
         .fail_every
-        .is_some_and(|n| n > 0 && number % n == 0)
+        .is_some_and(|n| n > 0 && number.is_multiple_of(n))
     {
         return Some(Reply::Bare(StatusCode::BAD_GATEWAY, "Bad Gateway"));
     }
