@@ -1,8 +1,9 @@
 //! Hostile input through the whole flow (`RELIABILITY.md`): WHMCS rows and Openprovider
 //! records with quotes, backslashes, markup, NUL and control characters, 10,000-character
-//! names, invalid UTF-8, impossible dates, a negative id, empty names and fifty rows of
-//! one name. Every row either syncs correctly or ends as a notice; the report stays
-//! well-formed and escaped; nothing opsync does not own changes in the database.
+//! names, invalid UTF-8, impossible dates, a negative id, an id past 2^53, empty names and
+//! fifty rows of one name. Every row syncs correctly, ends as a notice, or (an id the
+//! engine cannot take) is left out and reported; the report stays well-formed and
+//! escaped; nothing opsync does not own changes in the database.
 
 mod common;
 
@@ -41,8 +42,9 @@ async fn hostile_rows_and_records_sync_or_end_as_notices_and_nothing_else_change
     let rows: Vec<String> = ADMIN.iter().map(|s| s.to_string()).collect();
     let world = World::new("hostile", &rows, domains, SAFETY).await;
     let mut conn = world.connect().await;
-    // A schema someone changed by hand: ids may be negative.
-    sqlx::query("ALTER TABLE tbldomains MODIFY id int(10) NOT NULL AUTO_INCREMENT")
+    // A schema someone changed by hand: ids may be negative, or beyond what JSON carries
+    // exactly (2^53).
+    sqlx::query("ALTER TABLE tbldomains MODIFY id bigint NOT NULL AUTO_INCREMENT")
         .execute(&mut conn)
         .await
         .unwrap();
@@ -57,6 +59,7 @@ async fn hostile_rows_and_records_sync_or_end_as_notices_and_nothing_else_change
         (8, "baddate.com".into()),
         (9, "good.com".into()),
         (-5, "negative.com".into()),
+        (9_007_199_254_740_993, "overflow.com".into()),
     ];
     names.extend((100..150).map(|id| (id, "same.com".to_string())));
     for (id, domain) in &names {
@@ -118,7 +121,21 @@ async fn hostile_rows_and_records_sync_or_end_as_notices_and_nothing_else_change
         "2027-05-05",
         "same.com: the highest id is kept in sync"
     );
-    for id in [1, 2, 3, 4, 5, 6, 7, 8, 10, -5, 100, 148] {
+    for id in [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        10,
+        -5,
+        9_007_199_254_740_993,
+        100,
+        148,
+    ] {
         assert_eq!(expiry(id).await, "2026-01-01", "row {id} untouched");
     }
     assert_eq!(
@@ -170,6 +187,7 @@ async fn hostile_rows_and_records_sync_or_end_as_notices_and_nothing_else_change
         "duplicate_domain",
         "invalid_date",
         "negative.com",
+        "overflow.com",
         "good.com",
     ] {
         assert!(text_report.contains(needle), "{needle} in {text_report}");
