@@ -136,6 +136,33 @@ enum Command {
         #[arg(long)]
         live_api: bool,
     },
+    /// The run history: the last runs of `opsync sync` and of the WHMCS drop-in.
+    ///
+    /// One line per run, newest first: when, which host, the mode (sync, dry-run, held),
+    /// rows checked and changed, errors, warnings, failures and how long it took.
+    /// `opsync history show RUN` prints that run's report. Reads the WHMCS database only.
+    History {
+        /// The configuration file (see opsync.example.toml).
+        #[arg(
+            long,
+            short,
+            env = "OPSYNC_CONFIG",
+            default_value = "/etc/opsync/opsync.toml",
+            global = true
+        )]
+        config: PathBuf,
+        /// The WHMCS database URL, over the file and OPSYNC_DATABASE_URL.
+        #[arg(long, global = true)]
+        database_url: Option<String>,
+        /// How many runs to list.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        show: Option<HistoryCommand>,
+    },
     /// Show what a sync would change, without writing or mailing anything.
     ///
     /// Exit status as for `sync`; 8 when the mass-change brake would hold the run.
@@ -159,6 +186,15 @@ enum Command {
         /// Generated cases per law.
         #[arg(long, default_value_t = 256)]
         cases: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum HistoryCommand {
+    /// Print one run's report.
+    Show {
+        /// The run's number, as `opsync history` lists it.
+        run: u64,
     },
 }
 
@@ -301,6 +337,19 @@ fn run(cli: Cli) -> ExitStatus {
                 send_test_mail,
                 live_api,
             },
+            json,
+        ),
+        Command::History {
+            config,
+            database_url,
+            limit,
+            json,
+            show,
+        } => commands::history(
+            &config,
+            database_url,
+            limit,
+            show.map(|HistoryCommand::Show { run }| run),
             json,
         ),
         Command::Plan { run } => commands::sync(run, commands::SyncMode::Plan),

@@ -110,6 +110,52 @@ pub struct RunRecord<'a> {
     pub report: &'a opsync_engine::Report,
 }
 
+/// A run of the history, as `opsync history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryRun {
+    pub id: u64,
+    pub started_at: String,
+    pub finished_at: String,
+    /// `opsync` or `whmcs` (the drop-in).
+    pub host: String,
+    /// `sync`, `dry-run` or `held`.
+    pub mode: String,
+    pub rows_checked: u64,
+    pub changed_rows: u64,
+    pub whmcs_updates: u64,
+    pub openprovider_updates: u64,
+    pub errors: u64,
+    pub warnings: u64,
+    pub failures: u64,
+    pub subject: String,
+}
+
+const HISTORY_COLUMNS: &str = "CAST(id AS CHAR), CAST(started_at AS CHAR), \
+    CAST(finished_at AS CHAR), CAST(host AS CHAR), CAST(mode AS CHAR), \
+    CAST(rows_checked AS CHAR), CAST(changed_rows AS CHAR), CAST(whmcs_updates AS CHAR), \
+    CAST(openprovider_updates AS CHAR), CAST(errors AS CHAR), CAST(warnings AS CHAR), \
+    CAST(failures AS CHAR), CAST(subject AS CHAR)";
+
+fn history_run(row: &AnyRow) -> HistoryRun {
+    let text = |i: usize| text_at(row, i).unwrap_or_default();
+    let number = |i: usize| text(i).parse().unwrap_or(0);
+    HistoryRun {
+        id: number(0),
+        started_at: text(1),
+        finished_at: text(2),
+        host: text(3),
+        mode: text(4),
+        rows_checked: number(5),
+        changed_rows: number(6),
+        whmcs_updates: number(7),
+        openprovider_updates: number(8),
+        errors: number(9),
+        warnings: number(10),
+        failures: number(11),
+        subject: text(12),
+    }
+}
+
 /// `userid` and the engine's columns of `tbldomains d`, each read as text.
 fn columns() -> String {
     std::iter::once("userid")
@@ -318,6 +364,36 @@ impl Whmcs {
             insert_activity(&mut tx, line, userid, now).await?;
         }
         tx.commit().await.map_err(query_error)
+    }
+
+    /// The last `limit` runs of the history both hosts write, newest first.
+    pub async fn runs(&self, limit: usize) -> Result<Vec<HistoryRun>, StoreError> {
+        if self.columns_of("opsync_runs").await?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT {HISTORY_COLUMNS} FROM opsync_runs ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error)?;
+        Ok(rows.iter().map(history_run).collect())
+    }
+
+    /// One run of the history, with its report; `None` when there is no such run.
+    pub async fn run_report(&self, id: u64) -> Result<Option<(HistoryRun, String)>, StoreError> {
+        if self.columns_of("opsync_runs").await?.is_empty() {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {HISTORY_COLUMNS}, CAST(report_text AS CHAR) FROM opsync_runs WHERE id = ?"
+        ))
+        .bind(id_value(id)?)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_error)?;
+        Ok(row.map(|r| (history_run(&r), text_at(&r, 13).unwrap_or_default())))
     }
 
     /// Adds a finished run to the run history both hosts write.

@@ -980,3 +980,59 @@ async fn one_bad_row_or_record_never_stops_a_run() {
     assert!(shown.contains("not_checked"), "{shown}");
     world.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_the_runs_newest_first_and_shows_a_report() {
+    let world = World::new(sqlite("history").await, "history").await;
+    let empty = world.opsync(&["history"]).await;
+    assert_eq!(empty.status.code(), Some(0), "{}", text(&empty));
+    assert!(text(&empty).starts_with("No runs yet"), "{}", text(&empty));
+
+    let first = world.opsync(&["sync"]).await;
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let dry = world.opsync(&["sync", "--dry-run"]).await;
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+
+    let listed = world.opsync(&["history", "--json"]).await;
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let runs = json_of(&listed);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[0]["mode"].clone(), runs[1]["mode"].clone()),
+        (json!("dry-run"), json!("sync")),
+        "newest first"
+    );
+    assert_eq!(runs[1]["host"], json!("opsync"));
+    assert_eq!(runs[1]["rows_checked"], json!(5));
+    assert!(runs[1]["changed_rows"].as_u64().unwrap() > 0);
+    assert!(runs[1]["seconds"].as_i64().unwrap() >= 0);
+    let id = runs[1]["id"].as_u64().unwrap();
+
+    let one = world.opsync(&["history", "--limit", "1"]).await;
+    let shown = text(&one);
+    assert_eq!(
+        shown.lines().filter(|l| l.contains("opsync  ")).count(),
+        1,
+        "{shown}"
+    );
+    assert!(shown.contains("dry-run"), "{shown}");
+
+    let report = world.opsync(&["history", "show", &id.to_string()]).await;
+    assert_eq!(report.status.code(), Some(0), "{}", text(&report));
+    let shown = text(&report);
+    assert!(
+        shown.starts_with(&format!("Run {id} (opsync sync, ")),
+        "{shown}"
+    );
+    assert!(shown.contains("example.com"), "the report's text: {shown}");
+
+    let missing = world.opsync(&["history", "show", "999"]).await;
+    assert_eq!(missing.status.code(), Some(5));
+    assert!(
+        text(&missing).contains("there is no run 999"),
+        "{}",
+        text(&missing)
+    );
+    world.finish().await;
+}
