@@ -38,6 +38,8 @@ pub struct FileConfig {
     pub sync: SyncSection,
     #[serde(default)]
     pub safety: SafetySection,
+    #[serde(default)]
+    pub report: ReportSection,
     /// The engine's policy, checked by the engine's own rules.
     pub policy: Option<toml::Table>,
 }
@@ -94,6 +96,13 @@ pub struct SafetySection {
     pub mass_change_percent: Option<u32>,
     /// Default 25.
     pub mass_change_min_rows: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    /// Prometheus metrics after each sync (node_exporter's textfile collector).
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The brake's defaults: more than 10% of the rows and more than 25 rows.
@@ -159,6 +168,7 @@ pub struct Config {
     pub policy: Policy,
     /// Every setting, where it came from, secrets masked.
     pub settings: Vec<Setting>,
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The first of the layers that holds a value, and which one it was.
@@ -506,6 +516,7 @@ pub fn resolve(
         send_empty_reports,
         policy,
         settings,
+        metrics_file: file.report.metrics_file,
     })
 }
 

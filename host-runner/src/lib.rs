@@ -14,6 +14,7 @@
 pub mod check;
 pub mod config;
 pub mod mail;
+pub mod metrics;
 pub mod openprovider;
 mod private_file;
 pub mod progress;

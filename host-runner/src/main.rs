@@ -231,6 +231,10 @@ struct RunArgs {
     /// Release the mass-change brake for this run only (read `opsync plan` first).
     #[arg(long)]
     allow_mass_change: bool,
+    /// After each sync, write Prometheus metrics here (for node_exporter's textfile
+    /// collector), over `[report] metrics_file`.
+    #[arg(long)]
+    metrics_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -279,9 +283,9 @@ enum ExitStatus {
     Held,
 }
 
-impl From<ExitStatus> for ExitCode {
-    fn from(status: ExitStatus) -> ExitCode {
-        ExitCode::from(match status {
+impl ExitStatus {
+    fn code(self) -> u8 {
+        match self {
             ExitStatus::Success => 0,
             ExitStatus::Invalid => 1,
             ExitStatus::NoAnswer => 3,
@@ -290,7 +294,13 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::LawBroken => 6,
             ExitStatus::CheckFailed => 7,
             ExitStatus::Held => 8,
-        })
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
     }
 }
 

@@ -53,6 +53,8 @@ pub struct RunOutcome {
     pub report: Report,
     pub listing_complete: bool,
     pub mail: Mailed,
+    /// Requests sent to Openprovider (retries and logins included).
+    pub api_calls: u64,
 }
 
 /// What became of the report mail.
@@ -145,6 +147,10 @@ pub async fn run(
         report,
         listing_complete,
         mail,
+        api_calls: client
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 

@@ -594,3 +594,88 @@ async fn two_runs_started_at_once_never_both_apply() {
     eprintln!("two runs at once, 100 rounds: {both_ran} rounds ran one after the other");
     world.finish().await;
 }
+
+/// The metrics file, read as Prometheus reads it: metric name (with labels) -> value.
+fn metrics(path: &std::path::Path) -> std::collections::BTreeMap<String, f64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    scrape
+        .samples
+        .into_iter()
+        .map(|s| {
+            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let value = match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                other => panic!("{}: {other:?}", s.metric),
+            };
+            let name = if labels.is_empty() {
+                s.metric
+            } else {
+                format!("{}{{{}}}", s.metric, labels.join(","))
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_file_after_a_clean_a_failed_and_a_held_run() {
+    let (rows, domains) = drifted(N, 0);
+    let world = World::new("metrics", &rows, domains, SAFETY).await;
+    let file = world.dir.join("opsync.prom");
+    let path = file.to_str().unwrap();
+
+    let clean = world.opsync(&["sync", "--metrics-file", path]).await;
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+    let m = metrics(&file);
+    assert_eq!(m["opsync_last_run_success"], 1.0);
+    assert_eq!(m["opsync_last_run_exit_status"], 0.0);
+    assert_eq!(m["opsync_last_run_rows_checked"], 12.0);
+    assert_eq!(m["opsync_last_run_rows_changed{side=whmcs}"], 12.0);
+    assert_eq!(m["opsync_last_run_rows_changed{side=openprovider}"], 12.0);
+    assert_eq!(m["opsync_last_run_held"], 0.0);
+    assert_eq!(
+        m["opsync_last_run_api_calls"],
+        1.0 + 1.0 + 12.0,
+        "login, one page, 12 PUTs"
+    );
+    let succeeded = m["opsync_last_success_timestamp_seconds"];
+    assert!(succeeded >= m["opsync_last_run_start_timestamp_seconds"]);
+
+    // A failed run (the API down): not a success, and the last success is kept.
+    world.sandbox.set_faults(Faults {
+        maintenance: true,
+        ..Faults::default()
+    });
+    let failed = world.opsync(&["sync", "--metrics-file", path]).await;
+    assert_eq!(failed.status.code(), Some(5));
+    let m = metrics(&file);
+    assert_eq!(m["opsync_last_run_success"], 0.0);
+    assert_eq!(m["opsync_last_run_exit_status"], 5.0);
+    assert_eq!(m["opsync_last_success_timestamp_seconds"], succeeded);
+    assert!(
+        !m.contains_key("opsync_last_run_rows_checked"),
+        "no counts it did not reach"
+    );
+
+    // A held run: completed, but not a success for monitoring; from [report] this time.
+    world.sandbox.set_faults(Faults::default());
+    let mut conn = world.connect().await;
+    sqlx::query("UPDATE tbldomains SET expirydate = '2026-06-01', nextduedate = '2026-06-01'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    world.configure(&format!(
+        "[safety]\nmass_change_percent = 10\nmass_change_min_rows = 2\n[report]\nmetrics_file = {path:?}\n"
+    ));
+    let held = world.opsync(&["sync"]).await;
+    assert_eq!(held.status.code(), Some(8), "{}", text(&held));
+    let m = metrics(&file);
+    assert_eq!(m["opsync_last_run_held"], 1.0);
+    assert_eq!(m["opsync_last_run_held_rows"], 12.0);
+    assert_eq!(m["opsync_last_run_success"], 0.0);
+    assert_eq!(m["opsync_last_run_exit_status"], 8.0);
+    assert_eq!(m["opsync_last_success_timestamp_seconds"], succeeded);
+    world.finish().await;
+}

@@ -14,7 +14,42 @@ pub(crate) enum SyncMode {
     Plan,
 }
 
+/// What a run got to, for the metrics file.
+#[derive(Default)]
+struct Reached {
+    /// `[report] metrics_file`, once the configuration was read.
+    metrics_file: Option<std::path::PathBuf>,
+    summary: Option<opsync_engine::Summary>,
+    failures: usize,
+    api_calls: Option<u64>,
+}
+
 pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
+    let started = std::time::SystemTime::now();
+    let cli_metrics = args.metrics_file.clone();
+    let mut reached = Reached::default();
+    let status = run(args, mode, &mut reached);
+    // `plan` writes nothing, metrics included.
+    if let (SyncMode::Sync { .. }, Some(path)) = (mode, cli_metrics.or(reached.metrics_file)) {
+        let metrics = opsync::metrics::RunMetrics {
+            started,
+            finished: std::time::SystemTime::now(),
+            exit_status: status.code(),
+            summary: reached.summary,
+            failures: reached.failures,
+            api_calls: reached.api_calls,
+        };
+        if let Err(e) = opsync::metrics::write(&path, &metrics) {
+            eprintln!(
+                "opsync: cannot write the metrics file {}: {e}",
+                path.display()
+            );
+        }
+    }
+    status
+}
+
+fn run(args: RunArgs, mode: SyncMode, reached: &mut Reached) -> ExitStatus {
     init_logging(args.verbose);
     let (dry_run, send_empty, mail) = match mode {
         SyncMode::Sync {
@@ -36,6 +71,7 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
         Ok(config) => config,
         Err(e) => return fail(&e.to_string(), ExitStatus::NotCompleted),
     };
+    reached.metrics_file = config.metrics_file.clone();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,6 +95,9 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
         Err(e @ RunError::Locked) => return fail(&e.to_string(), ExitStatus::Locked),
         Err(e) => return fail(&e.to_string(), ExitStatus::NotCompleted),
     };
+    reached.summary = Some(outcome.response.summary.clone());
+    reached.failures = outcome.failures.len();
+    reached.api_calls = Some(outcome.api_calls);
     print_outcome(&outcome, args.json);
     if matches!(mode, SyncMode::Plan) && !args.json {
         println!(
