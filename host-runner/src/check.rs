@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::mail::Mailer;
-use crate::openprovider::{ApiError, Client};
+use crate::openprovider::{full_name, ApiError, Client};
 use crate::wasm::{CacheOutcome, WasmEngine};
 use crate::whmcs::{DomainRow, Whmcs};
 
@@ -510,16 +510,6 @@ async fn check_openprovider(
     }
 }
 
-/// `name.extension`, lower case.
-fn full_name(domain: &Value) -> String {
-    format!(
-        "{}.{}",
-        domain["domain"]["name"].as_str().unwrap_or(""),
-        domain["domain"]["extension"].as_str().unwrap_or("")
-    )
-    .to_lowercase()
-}
-
 fn ids(data: &Value) -> Vec<u64> {
     data["results"]
         .as_array()
@@ -527,11 +517,22 @@ fn ids(data: &Value) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// One page of the listing as a probe asks for it: `limit`, `offset`, and
+/// `order_by.id` when `order` is given.
+async fn probe_page(
+    client: &Client,
+    limit: usize,
+    offset: usize,
+    order: Option<&str>,
+) -> Result<Value, ApiError> {
+    let mut query = vec![
+        ("limit".to_string(), limit.to_string()),
+        ("offset".to_string(), offset.to_string()),
+    ];
+    if let Some(direction) = order {
+        query.push(("order_by.id".to_string(), direction.to_string()));
+    }
+    client.list_query(&query).await
 }
 
 const TELL_US: &str = "opsync relies on this; please send us this line (no credentials are in it)";
@@ -543,10 +544,7 @@ async fn probe_api(client: &Client, first_page: Option<Vec<Value>>, checks: &mut
     const NAMES: &str = "api: look-up by names";
     let first_page = match first_page {
         Some(domains) => domains,
-        None => match client
-            .list_query(&query(&[("limit", "2"), ("offset", "0")]))
-            .await
-        {
+        None => match probe_page(client, 2, 0, None).await {
             Ok(data) => data["results"].as_array().cloned().unwrap_or_default(),
             Err(e) => {
                 checks.push(Check::fail(NAMES, e.to_string(), TELL_US));
@@ -603,20 +601,8 @@ async fn probe_api(client: &Client, first_page: Option<Vec<Value>>, checks: &mut
 
     // Ordering by id, both ways.
     const ORDER: &str = "api: order_by.id";
-    let ascending = client
-        .list_query(&query(&[
-            ("limit", "10"),
-            ("offset", "0"),
-            ("order_by.id", "asc"),
-        ]))
-        .await;
-    let descending = client
-        .list_query(&query(&[
-            ("limit", "10"),
-            ("offset", "0"),
-            ("order_by.id", "desc"),
-        ]))
-        .await;
+    let ascending = probe_page(client, 10, 0, Some("asc")).await;
+    let descending = probe_page(client, 10, 0, Some("desc")).await;
     checks.push(match (ascending, descending) {
         (Ok(up), Ok(down)) => {
             let (up, down) = (ids(&up), ids(&down));
@@ -637,11 +623,11 @@ async fn probe_api(client: &Client, first_page: Option<Vec<Value>>, checks: &mut
     const DELETED: &str = "api: is_deleted=true";
     checks.push(
         match client
-            .list_query(&query(&[
-                ("limit", "1"),
-                ("offset", "0"),
-                ("is_deleted", "true"),
-            ]))
+            .list_query(&[
+                ("limit".to_string(), "1".to_string()),
+                ("offset".to_string(), "0".to_string()),
+                ("is_deleted".to_string(), "true".to_string()),
+            ])
             .await
         {
             Ok(data) => Check::pass(
@@ -657,20 +643,8 @@ async fn probe_api(client: &Client, first_page: Option<Vec<Value>>, checks: &mut
 
     // Two pages of one listing agree with each other and with the total.
     const PAGES: &str = "api: pages agree";
-    let first = client
-        .list_query(&query(&[
-            ("limit", "2"),
-            ("offset", "0"),
-            ("order_by.id", "asc"),
-        ]))
-        .await;
-    let second = client
-        .list_query(&query(&[
-            ("limit", "2"),
-            ("offset", "2"),
-            ("order_by.id", "asc"),
-        ]))
-        .await;
+    let first = probe_page(client, 2, 0, Some("asc")).await;
+    let second = probe_page(client, 2, 2, Some("asc")).await;
     checks.push(match (first, second) {
         (Ok(a), Ok(b)) => {
             let (total_a, total_b) = (a["total"].as_u64(), b["total"].as_u64());

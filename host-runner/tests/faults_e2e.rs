@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_same, drifted, text, undisturbed, wait_for, EndState, World};
+use common::{assert_same, closed_port, drifted, text, undisturbed, wait_for, EndState, World};
 use opsync_testkit::sandbox::Faults;
 use opsync_testkit::smtp_sink::SmtpSink;
 use serde_json::Value;
@@ -244,11 +244,7 @@ async fn the_database_down_at_start_is_one_line_and_no_call() {
     let world = World::new("db-down", &rows, domains, SAFETY).await;
     let config = std::fs::read_to_string(world.config_path()).unwrap();
     // A port nobody listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     std::fs::write(
         world.config_path(),
         config.replace(
@@ -498,11 +494,7 @@ async fn mail_down_or_refusing_keeps_the_writes_and_the_report() {
     let (rows, domains) = drifted(N, 0);
     let calm = undisturbed("mail", &rows, &domains, SAFETY).await;
     let refusing = SmtpSink::start_refusing().await.unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     for (case, port) in [("down", closed), ("refusing", refusing.port())] {
         let world = World::new(&format!("mail-{case}"), &rows, domains.clone(), SAFETY).await;
         let config = std::fs::read_to_string(world.config_path()).unwrap();

@@ -110,8 +110,8 @@ impl Client {
     }
 }
 
-/// `name.extension`, lower case, as Openprovider lists it.
-fn full_name(domain: &Value) -> String {
+/// `name.extension` of a domain object, lower case, as Openprovider lists it.
+pub fn full_name(domain: &Value) -> String {
     format!(
         "{}.{}",
         domain["domain"]["name"].as_str().unwrap_or(""),

@@ -33,7 +33,7 @@ mod transport;
 mod update;
 
 pub use listing::{judge, Listing, Page};
-pub use lookup::Lookup;
+pub use lookup::{full_name, Lookup};
 pub use update::Body;
 
 /// Openprovider's production API.

@@ -277,3 +277,11 @@ pub fn assert_same(now: &EndState, expected: &EndState, what: &str) {
         expected.activity.len()
     );
 }
+
+/// A port on 127.0.0.1 nobody listens on: a connection to it is refused.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
