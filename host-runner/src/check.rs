@@ -388,8 +388,28 @@ async fn check_openprovider(
     live_api: bool,
     checks: &mut Vec<Check>,
 ) {
-    let client = match Client::new(config.openprovider.clone()) {
-        Ok(client) => client,
+    let session = match Client::new(config.openprovider.clone()) {
+        Ok(client) => client.session().await.map(|cached| (client, cached)),
+        Err(e) => Err(e),
+    };
+    let client = match session {
+        Ok((client, cached)) => {
+            checks.push(Check::pass(
+                "openprovider login",
+                if cached {
+                    format!(
+                        "reusing the cached token ({})",
+                        config.openprovider.base_url
+                    )
+                } else {
+                    format!(
+                        "logged in as {} ({})",
+                        config.openprovider.credentials.username, config.openprovider.base_url
+                    )
+                },
+            ));
+            client
+        }
         Err(e) => {
             checks.push(Check::fail(
                 "openprovider login",
@@ -399,30 +419,6 @@ async fn check_openprovider(
             return;
         }
     };
-    match client.session().await {
-        Ok(cached) => checks.push(Check::pass(
-            "openprovider login",
-            if cached {
-                format!(
-                    "reusing the cached token ({})",
-                    config.openprovider.base_url
-                )
-            } else {
-                format!(
-                    "logged in as {} ({})",
-                    config.openprovider.credentials.username, config.openprovider.base_url
-                )
-            },
-        )),
-        Err(e) => {
-            checks.push(Check::fail(
-                "openprovider login",
-                e.to_string(),
-                api_fix(&e),
-            ));
-            return;
-        }
-    }
     let page = match client.first_page(config.openprovider.page_size).await {
         Ok(page) => {
             checks.push(Check::pass(

@@ -362,18 +362,20 @@ async fn apply_openprovider(
     now: &str,
     failures: &mut Vec<Failure>,
 ) -> Result<(), RunError> {
-    use futures_util::stream::{self, StreamExt};
-    let mut outcomes = stream::iter(
-        response
-            .results
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| Some((i, r.openprovider_update.as_ref()?))),
-    )
-    .map(|(i, update)| async move { (i, client.update(update.id, &update.body).await) })
-    .buffer_unordered(client.config().concurrency);
+    use futures_util::StreamExt;
+    let (rows, updates): (Vec<usize>, Vec<(u64, &crate::openprovider::Body)>) = response
+        .results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let update = r.openprovider_update.as_ref()?;
+            Some((i, (update.id, &update.body)))
+        })
+        .unzip();
+    let mut outcomes = std::pin::pin!(client.update_each(&updates));
     let mut refused = Vec::new();
-    while let Some((i, outcome)) = outcomes.next().await {
+    while let Some((k, outcome)) = outcomes.next().await {
+        let i = rows[k];
         let result = &response.results[i];
         match outcome {
             Ok(_) => {

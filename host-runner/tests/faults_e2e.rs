@@ -42,6 +42,14 @@ fn logged_only_what_happened(now: &EndState, calm: &EndState) {
     }
 }
 
+/// Without faults, a rerun reaches the undisturbed end state exactly.
+async fn rerun_converges(world: &World, calm: &EndState) {
+    world.sandbox.set_faults(Faults::default());
+    let rerun = world.opsync(&["sync"]).await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
+    assert_same(&world.end_state().await, calm, "the rerun");
+}
+
 async fn kill(child: &mut tokio::process::Child) {
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
@@ -71,10 +79,7 @@ async fn sigkill_during_the_listing_writes_nothing_and_the_rerun_converges() {
     kill(&mut child).await;
     assert_same(&world.end_state().await, &start, "nothing written");
 
-    world.sandbox.set_faults(Faults::default());
-    let rerun = world.opsync(&["sync"]).await;
-    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
-    assert_same(&world.end_state().await, &calm, "the rerun");
+    rerun_converges(&world, &calm).await;
     world.finish().await;
 }
 
@@ -482,10 +487,7 @@ async fn an_update_refused_for_one_domain_is_reported_and_the_rest_applied() {
         "all but the refused"
     );
 
-    world.sandbox.set_faults(Faults::default());
-    let rerun = world.opsync(&["sync"]).await;
-    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun));
-    assert_same(&world.end_state().await, &calm, "the rerun");
+    rerun_converges(&world, &calm).await;
     world.finish().await;
 }
 

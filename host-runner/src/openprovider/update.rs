@@ -26,14 +26,21 @@ impl Client {
         .await
     }
 
+    /// Several updates, a few at a time, each outcome as soon as it is in, with the
+    /// index of its update: a caller can record each confirmed update at once.
+    pub fn update_each<'a>(
+        &'a self,
+        updates: &'a [(u64, &'a Body)],
+    ) -> impl stream::Stream<Item = (usize, Result<Value, ApiError>)> + 'a {
+        stream::iter(updates.iter().enumerate())
+            .map(move |(i, (id, body))| async move { (i, self.update(*id, body).await) })
+            .buffer_unordered(self.config.concurrency)
+    }
+
     /// Several updates, a few at a time; results in the order given.
     pub async fn update_many(&self, updates: &[(u64, &Body)]) -> Vec<Result<Value, ApiError>> {
         let mut results: Vec<(usize, Result<Value, ApiError>)> =
-            stream::iter(updates.iter().enumerate())
-                .map(|(i, (id, body))| async move { (i, self.update(*id, body).await) })
-                .buffer_unordered(self.config.concurrency)
-                .collect()
-                .await;
+            self.update_each(updates).collect().await;
         results.sort_by_key(|(i, _)| *i);
         results.into_iter().map(|(_, r)| r).collect()
     }
