@@ -10,9 +10,9 @@ export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
 DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
 
-.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb fmt lint rust-test js js-test php php-test bench
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb fmt lint rust-test js js-test php php-test bench deb deb-test deb-package
 
-test: deps fmt lint rust-test js-test php-test
+test: deps fmt lint rust-test js-test php-test deb-test
 	@echo "make test: all checks passed"
 
 deps: deps-rust deps-debian deps-wasm-tools deps-mariadb
@@ -86,6 +86,38 @@ php:
 php-test: php deps-debian deps-mariadb
 	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
 	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit
+
+# The Debian package (`make deb`, release build): target/debian/opsync_<version>-1_<arch>.deb.
+# The man pages and completions are generated from the clap definitions first.
+# `make deb-test` packages the test build instead (the binary `make php` built: the same
+# files, no release compile; cargo-deb warns that a dev profile is not for releases) and
+# installs it into a throwaway root: scripts/test-deb.sh.
+CARGO_DEB_VERSION := 3.8.0
+
+deps-deb:
+	@$(CARGO) deb --version 2>/dev/null | grep -q " $(CARGO_DEB_VERSION)$$" || \
+	  $(CARGO) install --locked cargo-deb --version $(CARGO_DEB_VERSION)
+	@command -v dpkg-deb >/dev/null && command -v systemd-analyze >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "make: please install dpkg-dev and systemd (apt-get, as root)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev systemd >/dev/null; }
+
+deb: deps-rust deps-deb
+	$(CARGO) build --release -p opsync --bin opsync
+	$(MAKE) deb-package DEB_PROFILE=release DEB_BUILD=$(TARGET)/release
+
+deb-test: php deps-deb
+	$(MAKE) deb-package DEB_PROFILE=dev DEB_BUILD=$(TARGET)/debug
+	./scripts/test-deb.sh $(TARGET)/debian/opsync_*.deb
+
+deb-package:
+	rm -rf $(DEB_BUILD)/generated && mkdir -p $(DEB_BUILD)/generated/man
+	$(DEB_BUILD)/opsync man-pages $(DEB_BUILD)/generated/man
+	gzip -9n $(DEB_BUILD)/generated/man/*.1
+	$(DEB_BUILD)/opsync completions bash > $(DEB_BUILD)/generated/opsync.bash
+	$(DEB_BUILD)/opsync completions zsh > $(DEB_BUILD)/generated/_opsync
+	$(DEB_BUILD)/opsync completions fish > $(DEB_BUILD)/generated/opsync.fish
+	rm -f $(TARGET)/debian/opsync_*.deb
+	$(CARGO) deb -p opsync --no-build --profile $(DEB_PROFILE) --output $(TARGET)/debian/
 
 bench:
 	$(CARGO) bench -p opsync-engine

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use opsync::Verb;
 
 mod commands;
@@ -18,7 +18,17 @@ mod commands;
     long_about = "Keeps WHMCS domain records and Openprovider domains in step.\n\n\
         Openprovider leads status, expiry date and due date; WHMCS leads auto-renew and \
         ID protection (WHOIS privacy). Every decision is made by one pure engine; this \
-        program only reads, calls the engine, and applies what it answers."
+        program only reads, calls the engine, and applies what it answers.",
+    after_long_help = "Files:\n  \
+        /etc/opsync/opsync.toml   the configuration (opsync.example.toml explains each key)\n  \
+        /etc/opsync/env           secrets for the systemd service (OPSYNC_OP_PASSWORD=..., \
+        OPSYNC_DATABASE_URL=...)\n  \
+        /var/lib/opsync           the Openprovider token cache and the compiled engine\n\n\
+        Exit status: 0 done; 1 invalid input; 2 a bad command line; 3 no answer; 4 another \
+        run holds the lock; 5 the run could not complete; 6 a law is broken; 7 a check \
+        failed; 8 the mass-change brake held the run.\n\n\
+        Start with `opsync check`, then `opsync plan`, then `opsync sync` (or the \
+        opsync-sync.timer systemd unit)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -138,9 +148,11 @@ enum Command {
     },
     /// The run history: the last runs of `opsync sync` and of the WHMCS drop-in.
     ///
-    /// One line per run, newest first: when, which host, the mode (sync, dry-run, held),
-    /// rows checked and changed, errors, warnings, failures and how long it took.
-    /// `opsync history show RUN` prints that run's report. Reads the WHMCS database only.
+    /// One line per run, newest first: when, which host, the mode (sync, dry-run, held,
+    /// failed), rows checked and changed, errors, warnings, failures, how long it took and
+    /// its exit status. `opsync history show RUN` prints that run's report and the time of
+    /// each step. Reads the WHMCS database (adding to opsync_runs the columns an older
+    /// release did not create).
     History {
         /// The configuration file (see opsync.example.toml).
         #[arg(
@@ -186,6 +198,20 @@ enum Command {
         /// Generated cases per law.
         #[arg(long, default_value_t = 256)]
         cases: u32,
+    },
+    /// Print the shell completions for SHELL on standard output.
+    ///
+    /// e.g. `opsync completions bash > /etc/bash_completion.d/opsync`. The Debian package
+    /// installs them for bash, zsh and fish.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (opsync.1 and one per command) into DIR, for packaging.
+    #[command(hide = true)]
+    ManPages {
+        /// Where the pages go (created when missing).
+        dir: PathBuf,
     },
 }
 
@@ -364,6 +390,19 @@ fn run(cli: Cli) -> ExitStatus {
         ),
         Command::Plan { run } => commands::sync(run, commands::SyncMode::Plan),
         Command::Laws { config, cases } => commands::laws(config, cases),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "opsync", &mut std::io::stdout());
+            ExitStatus::Success
+        }
+        Command::ManPages { dir } => match std::fs::create_dir_all(&dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), &dir))
+        {
+            Ok(()) => ExitStatus::Success,
+            Err(e) => fail(
+                &format!("cannot write the man pages to {}: {e}", dir.display()),
+                ExitStatus::NotCompleted,
+            ),
+        },
     }
 }
 

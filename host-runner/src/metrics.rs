@@ -21,6 +21,8 @@ pub struct RunMetrics {
     pub summary: Option<Summary>,
     pub failures: usize,
     pub api_calls: Option<u64>,
+    /// Each step's time (empty when the run did not complete).
+    pub steps: Vec<crate::sync::StepTime>,
 }
 
 impl RunMetrics {
@@ -42,7 +44,7 @@ pub fn render(run: &RunMetrics, last_success: Option<f64>) -> String {
     let mut metric = |name: &str, help: &str, kind: &str, samples: &[(&str, f64)]| {
         let _ = writeln!(out, "# HELP opsync_{name} {help}");
         let _ = writeln!(out, "# TYPE opsync_{name} {kind}");
-        for (labels, value) in samples {
+        for (labels, value) in samples.iter() {
             let _ = writeln!(out, "opsync_{name}{labels} {value}");
         }
     };
@@ -148,6 +150,24 @@ pub fn render(run: &RunMetrics, last_success: Option<f64>) -> String {
             "Requests the last run sent to Openprovider.",
             "gauge",
             &[("", calls as f64)],
+        );
+    }
+    if !run.steps.is_empty() {
+        let labels: Vec<String> = run
+            .steps
+            .iter()
+            .map(|s| format!("{{step=\"{}\"}}", s.step))
+            .collect();
+        let samples: Vec<(&str, f64)> = labels
+            .iter()
+            .zip(&run.steps)
+            .map(|(l, s)| (l.as_str(), s.seconds))
+            .collect();
+        metric(
+            "last_run_step_duration_seconds",
+            "How long each step of the last run took.",
+            "gauge",
+            &samples,
         );
     }
     out

@@ -45,6 +45,59 @@ pub struct RunOptions {
     pub record: bool,
 }
 
+/// How long one step of a run took.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepTime {
+    /// `lock` (connect and take the run lock), `read_whmcs`, `read_openprovider`,
+    /// `decide`, `apply_openprovider`, `apply_whmcs`, `cursor`, `report`, `mail`.
+    pub step: String,
+    pub seconds: f64,
+}
+
+/// Times the steps of a run, one after the other; each step's time goes to the `-v` log
+/// the moment it ends.
+#[derive(Debug, Default)]
+struct Clock {
+    done: Vec<StepTime>,
+    current: Option<(&'static str, std::time::Instant)>,
+}
+
+impl Clock {
+    /// Ends the current step (if any) and starts `step`.
+    fn start(&mut self, step: &'static str) {
+        self.stop();
+        self.current = Some((step, std::time::Instant::now()));
+    }
+
+    fn stop(&mut self) {
+        if let Some((step, at)) = self.current.take() {
+            let seconds = at.elapsed().as_secs_f64();
+            tracing::info!(step, seconds = %format!("{seconds:.3}"), "step done");
+            self.done.push(StepTime {
+                step: step.into(),
+                seconds,
+            });
+        }
+    }
+
+    fn steps(&mut self) -> Vec<StepTime> {
+        self.stop();
+        self.done.clone()
+    }
+}
+
+/// The exit status of a completed run: 5 its report could not be mailed, 8 the brake
+/// held it, 0 done. (4 locked and 5 not completed are runs that did not complete.)
+pub fn exit_code(held: bool, mail: &Mailed) -> u8 {
+    if matches!(mail, Mailed::Failed(_)) {
+        5
+    } else if held {
+        8
+    } else {
+        0
+    }
+}
+
 /// What a completed run did.
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
@@ -55,6 +108,15 @@ pub struct RunOutcome {
     pub mail: Mailed,
     /// Requests sent to Openprovider (retries and logins included).
     pub api_calls: u64,
+    /// Each step's time, in the order they ran (the history step is not in it).
+    pub steps: Vec<StepTime>,
+}
+
+impl RunOutcome {
+    /// See [`exit_code`].
+    pub fn exit_code(&self) -> u8 {
+        exit_code(self.response.summary.held, &self.mail)
+    }
 }
 
 /// What became of the report mail.
@@ -87,20 +149,57 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> Result<RunOutcome, RunError> {
     let started = now_text();
+    let mut clock = Clock::default();
+    clock.start("lock");
     progress.step("reading WHMCS");
     let store = Whmcs::connect(config.database_url.expose()).await?;
     let _lock = store.lock_run().await?.ok_or(RunError::Locked)?;
-    let mut failures = Vec::new();
-    let rows = read_whmcs(&store, config, &mut failures).await?;
+    let client = Client::new(config.openprovider.clone())?;
+    let outcome = steps(&store, &client, config, options, progress, &mut clock).await;
+    let api_calls = client
+        .stats
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let mut outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            if options.record {
+                record_failed(&store, &started, &e, clock.steps()).await;
+            }
+            return Err(e);
+        }
+    };
+    outcome.api_calls = api_calls;
+    outcome.steps = clock.steps();
+    if options.record {
+        record_run(&store, options, &started, &outcome).await?;
+    }
+    progress.finish();
+    Ok(outcome)
+}
 
+/// The steps of a run that holds the lock, each timed by `clock`.
+async fn steps(
+    store: &Whmcs,
+    client: &Client,
+    config: &Config,
+    options: RunOptions,
+    progress: &dyn Progress,
+    clock: &mut Clock,
+) -> Result<RunOutcome, RunError> {
+    clock.start("read_whmcs");
+    let mut failures = Vec::new();
+    let rows = read_whmcs(store, config, &mut failures).await?;
+
+    clock.start("read_openprovider");
     progress.step(&format!(
         "reading Openprovider for {} WHMCS rows",
         rows.len()
     ));
-    let client = Client::new(config.openprovider.clone())?;
-    let (openprovider, lookup_errors) = read_openprovider(&client, config, options, &rows).await?;
+    let (openprovider, lookup_errors) = read_openprovider(client, config, options, &rows).await?;
     let listing_complete = openprovider.complete;
 
+    clock.start("decide");
     progress.step("deciding");
     let (mut userids, whmcs): (Vec<u64>, Vec<WhmcsRow>) =
         rows.into_iter().map(|r| (r.userid, r.row)).unzip();
@@ -119,38 +218,38 @@ pub async fn run(
 
     if !options.dry_run {
         let now = now_text();
+        clock.start("apply_openprovider");
         progress.step(&format!(
             "updating {} domains at Openprovider",
             response.summary.openprovider_updates
         ));
-        apply_openprovider(&client, &store, &response, &userids, &now, &mut failures).await?;
+        apply_openprovider(client, store, &response, &userids, &now, &mut failures).await?;
+        clock.start("apply_whmcs");
         progress.counted("writing WHMCS", response.summary.whmcs_updates);
-        apply_whmcs(&store, &response, &userids, &now, &mut failures, progress).await?;
-        advance_cursor(&store, config, &response, &now).await?;
+        apply_whmcs(store, &response, &userids, &now, &mut failures, progress).await?;
+        clock.start("cursor");
+        advance_cursor(store, config, &response, &now).await?;
     }
 
+    clock.start("report");
     progress.step("rendering the report");
     let (response, report) = render_report(engine, config, options, response, &failures)?;
     let mail = if options.mail {
+        clock.start("mail");
         progress.step("mailing the report");
-        mail_report(config, &store, &report).await
+        mail_report(config, store, &report).await
     } else {
         Mailed::NotSent
     };
-    if options.record {
-        record_run(&store, options, &started, &response, &failures, &report).await?;
-    }
-    progress.finish();
+    clock.stop();
     Ok(RunOutcome {
         response,
         failures,
         report,
         listing_complete,
         mail,
-        api_calls: client
-            .stats
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed),
+        api_calls: 0,
+        steps: Vec::new(),
     })
 }
 
@@ -497,28 +596,58 @@ async fn record_run(
     store: &Whmcs,
     options: RunOptions,
     started: &str,
-    response: &Response,
-    failures: &[Failure],
-    report: &Report,
+    outcome: &RunOutcome,
 ) -> Result<(), RunError> {
+    let summary = &outcome.response.summary;
     store
         .record_run(&crate::whmcs::RunRecord {
             started_at: started,
             finished_at: &now_text(),
             host: "opsync",
-            mode: if response.summary.held {
+            mode: if summary.held {
                 "held"
             } else if options.dry_run {
                 "dry-run"
             } else {
                 "sync"
             },
-            summary: &response.summary,
-            failures: failures.len(),
-            report,
+            summary,
+            failures: outcome.failures.len(),
+            report: &outcome.report,
+            exit_status: outcome.exit_code(),
+            steps: &outcome.steps,
         })
         .await?;
     Ok(())
+}
+
+/// A run that took the lock but could not complete, in the run history (mode `failed`,
+/// exit status 5, the error as its subject and report), so the history shows every run.
+/// When even that cannot be written (the database is gone), the error already says why.
+async fn record_failed(store: &Whmcs, started: &str, error: &RunError, steps: Vec<StepTime>) {
+    let message = format!("opsync: the run did not complete: {error}");
+    let report = Report {
+        send: false,
+        subject: message.clone(),
+        text: format!("{message}\n\nNothing after the step that failed was done; the next run starts afresh.\n"),
+        html: String::new(),
+    };
+    let recorded = store
+        .record_run(&crate::whmcs::RunRecord {
+            started_at: started,
+            finished_at: &now_text(),
+            host: "opsync",
+            mode: "failed",
+            summary: &opsync_engine::Summary::default(),
+            failures: 0,
+            report: &report,
+            exit_status: 5,
+            steps: &steps,
+        })
+        .await;
+    if let Err(e) = recorded {
+        tracing::warn!(%e, "could not add the failed run to the run history");
+    }
 }
 
 /// The local time as WHMCS writes `tblactivitylog.date`.

@@ -86,14 +86,18 @@ const CREATE_RUNS_MYSQL: &str = "CREATE TABLE IF NOT EXISTS opsync_runs (\
     rows_checked INT NOT NULL, changed_rows INT NOT NULL, whmcs_updates INT NOT NULL, \
     openprovider_updates INT NOT NULL, errors INT NOT NULL, warnings INT NOT NULL, \
     failures INT NOT NULL, subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, \
-    report_html MEDIUMTEXT NOT NULL)";
+    report_html MEDIUMTEXT NOT NULL, exit_status INT NULL, steps TEXT NULL)";
 const CREATE_RUNS_SQLITE: &str = "CREATE TABLE IF NOT EXISTS opsync_runs (\
     id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, \
     host TEXT NOT NULL, mode TEXT NOT NULL, rows_checked INTEGER NOT NULL, \
     changed_rows INTEGER NOT NULL, whmcs_updates INTEGER NOT NULL, \
     openprovider_updates INTEGER NOT NULL, errors INTEGER NOT NULL, warnings INTEGER NOT NULL, \
     failures INTEGER NOT NULL, subject TEXT NOT NULL, report_text TEXT NOT NULL, \
-    report_html TEXT NOT NULL)";
+    report_html TEXT NOT NULL, exit_status INTEGER NULL, steps TEXT NULL)";
+
+/// Columns the run history gained after its first release (contract v1.1 hosts), added
+/// to a table created before them; both hosts write them and read them when present.
+const RUNS_ADDED_COLUMNS: [(&str, &str); 2] = [("exit_status", "INT NULL"), ("steps", "TEXT NULL")];
 
 /// One finished run, for the run history.
 #[derive(Debug, Clone)]
@@ -103,22 +107,25 @@ pub struct RunRecord<'a> {
     pub finished_at: &'a str,
     /// `opsync` (this command) or `whmcs` (the PHP drop-in).
     pub host: &'a str,
-    /// `sync` or `dry-run`.
+    /// `sync`, `dry-run`, `held` or `failed`.
     pub mode: &'a str,
     pub summary: &'a opsync_engine::Summary,
     pub failures: usize,
     pub report: &'a opsync_engine::Report,
+    /// The process's exit status for this run (0, 5 or 8).
+    pub exit_status: u8,
+    pub steps: &'a [crate::sync::StepTime],
 }
 
 /// A run of the history, as `opsync history` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HistoryRun {
     pub id: u64,
     pub started_at: String,
     pub finished_at: String,
     /// `opsync` or `whmcs` (the drop-in).
     pub host: String,
-    /// `sync`, `dry-run` or `held`.
+    /// `sync`, `dry-run`, `held` or `failed`.
     pub mode: String,
     pub rows_checked: u64,
     pub changed_rows: u64,
@@ -128,13 +135,18 @@ pub struct HistoryRun {
     pub warnings: u64,
     pub failures: u64,
     pub subject: String,
+    /// The run's exit status; `None` for runs recorded before it was kept.
+    pub exit_status: Option<u8>,
+    /// Each step's time; empty when the host did not time them.
+    pub steps: Vec<crate::sync::StepTime>,
 }
 
 const HISTORY_COLUMNS: &str = "CAST(id AS CHAR), CAST(started_at AS CHAR), \
     CAST(finished_at AS CHAR), CAST(host AS CHAR), CAST(mode AS CHAR), \
     CAST(rows_checked AS CHAR), CAST(changed_rows AS CHAR), CAST(whmcs_updates AS CHAR), \
     CAST(openprovider_updates AS CHAR), CAST(errors AS CHAR), CAST(warnings AS CHAR), \
-    CAST(failures AS CHAR), CAST(subject AS CHAR)";
+    CAST(failures AS CHAR), CAST(subject AS CHAR), CAST(exit_status AS CHAR), \
+    CAST(steps AS CHAR)";
 
 fn history_run(row: &AnyRow) -> HistoryRun {
     let text = |i: usize| text_at(row, i).unwrap_or_default();
@@ -153,6 +165,10 @@ fn history_run(row: &AnyRow) -> HistoryRun {
         warnings: number(10),
         failures: number(11),
         subject: text(12),
+        exit_status: text_at(row, 13).and_then(|t| t.parse().ok()),
+        steps: text_at(row, 14)
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -368,7 +384,7 @@ impl Whmcs {
 
     /// The last `limit` runs of the history both hosts write, newest first.
     pub async fn runs(&self, limit: usize) -> Result<Vec<HistoryRun>, StoreError> {
-        if self.columns_of("opsync_runs").await?.is_empty() {
+        if !self.ensure_runs_table(false).await? {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(&format!(
@@ -383,7 +399,7 @@ impl Whmcs {
 
     /// One run of the history, with its report; `None` when there is no such run.
     pub async fn run_report(&self, id: u64) -> Result<Option<(HistoryRun, String)>, StoreError> {
-        if self.columns_of("opsync_runs").await?.is_empty() {
+        if !self.ensure_runs_table(false).await? {
             return Ok(None);
         }
         let row = sqlx::query(&format!(
@@ -393,25 +409,18 @@ impl Whmcs {
         .fetch_optional(&self.pool)
         .await
         .map_err(query_error)?;
-        Ok(row.map(|r| (history_run(&r), text_at(&r, 13).unwrap_or_default())))
+        Ok(row.map(|r| (history_run(&r), text_at(&r, 15).unwrap_or_default())))
     }
 
     /// Adds a finished run to the run history both hosts write.
     pub async fn record_run(&self, run: &RunRecord<'_>) -> Result<(), StoreError> {
-        let create = if self.mysql {
-            CREATE_RUNS_MYSQL
-        } else {
-            CREATE_RUNS_SQLITE
-        };
-        sqlx::query(create)
-            .execute(&self.pool)
-            .await
-            .map_err(query_error)?;
+        self.ensure_runs_table(true).await?;
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         sqlx::query(
             "INSERT INTO opsync_runs (started_at, finished_at, host, mode, rows_checked, \
              changed_rows, whmcs_updates, openprovider_updates, errors, warnings, failures, \
-             subject, report_text, report_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             subject, report_text, report_html, exit_status, steps) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(run.started_at.to_string())
         .bind(run.finished_at.to_string())
@@ -427,10 +436,45 @@ impl Whmcs {
         .bind(run.report.subject.clone())
         .bind(run.report.text.clone())
         .bind(run.report.html.clone())
+        .bind(i64::from(run.exit_status))
+        .bind(serde_json::to_string(run.steps).unwrap_or_default())
         .execute(&self.pool)
         .await
         .map_err(query_error)?;
         Ok(())
+    }
+
+    /// Makes the run history current: creates it (when `create`) and adds the columns a
+    /// table from an earlier release lacks. False when there is no table (and `create`
+    /// is off).
+    async fn ensure_runs_table(&self, create: bool) -> Result<bool, StoreError> {
+        let mut present = self.columns_of("opsync_runs").await?;
+        if present.is_empty() {
+            if !create {
+                return Ok(false);
+            }
+            let create = if self.mysql {
+                CREATE_RUNS_MYSQL
+            } else {
+                CREATE_RUNS_SQLITE
+            };
+            sqlx::query(create)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::Query(format!("creating opsync_runs: {e}")))?;
+            present = self.columns_of("opsync_runs").await?;
+        }
+        for (column, kind) in RUNS_ADDED_COLUMNS {
+            if !present.iter().any(|(name, _)| name == column) {
+                sqlx::query(&format!(
+                    "ALTER TABLE opsync_runs ADD COLUMN {column} {kind}"
+                ))
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::Query(format!("adding {column} to opsync_runs: {e}")))?;
+            }
+        }
+        Ok(true)
     }
 
     /// The database server, e.g. `MariaDB 10.11.6` or `SQLite 3.46.0`.
@@ -528,6 +572,7 @@ impl Whmcs {
                 created.push(table);
             }
         }
+        self.ensure_runs_table(false).await?;
         Ok(created)
     }
 

@@ -636,6 +636,35 @@ async fn the_metrics_file_after_a_clean_a_failed_and_a_held_run() {
     );
     let succeeded = m["opsync_last_success_timestamp_seconds"];
     assert!(succeeded >= m["opsync_last_run_start_timestamp_seconds"]);
+    let steps: Vec<(&str, f64)> = m
+        .iter()
+        .filter_map(|(k, v)| {
+            let step = k.strip_prefix("opsync_last_run_step_duration_seconds{step=")?;
+            Some((step.strip_suffix('}')?, *v))
+        })
+        .collect();
+    let mut names: Vec<&str> = steps.iter().map(|(s, _)| *s).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "apply_openprovider",
+            "apply_whmcs",
+            "cursor",
+            "decide",
+            "lock",
+            "mail",
+            "read_openprovider",
+            "read_whmcs",
+            "report"
+        ],
+        "each step's duration"
+    );
+    let total: f64 = steps.iter().map(|(_, v)| v).sum();
+    assert!(
+        steps.iter().all(|(_, v)| *v >= 0.0) && total <= m["opsync_last_run_duration_seconds"],
+        "the steps fit in the run: {steps:?}"
+    );
 
     // A failed run (the API down): not a success, and the last success is kept.
     world.sandbox.set_faults(Faults {
@@ -651,6 +680,15 @@ async fn the_metrics_file_after_a_clean_a_failed_and_a_held_run() {
     assert!(
         !m.contains_key("opsync_last_run_rows_checked"),
         "no counts it did not reach"
+    );
+    assert_eq!(
+        world
+            .texts(
+                "SELECT CONCAT(mode, '|', CAST(exit_status AS CHAR)) FROM opsync_runs ORDER BY id"
+            )
+            .await,
+        ["sync|0", "failed|5"],
+        "the failed run is in the history"
     );
 
     // A held run: completed, but not a success for monitoring; from [report] this time.
@@ -671,5 +709,11 @@ async fn the_metrics_file_after_a_clean_a_failed_and_a_held_run() {
     assert_eq!(m["opsync_last_run_success"], 0.0);
     assert_eq!(m["opsync_last_run_exit_status"], 8.0);
     assert_eq!(m["opsync_last_success_timestamp_seconds"], succeeded);
+    assert_eq!(
+        world
+            .texts("SELECT CAST(exit_status AS CHAR) FROM opsync_runs ORDER BY id DESC LIMIT 1")
+            .await,
+        ["8"]
+    );
     world.finish().await;
 }

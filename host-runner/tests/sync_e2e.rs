@@ -988,20 +988,87 @@ async fn history_lists_the_runs_newest_first_and_shows_a_report() {
     assert_eq!(empty.status.code(), Some(0), "{}", text(&empty));
     assert!(text(&empty).starts_with("No runs yet"), "{}", text(&empty));
 
-    let first = world.opsync(&["sync"]).await;
+    // The table as the first release created it, with one run in it: it gains the
+    // exit status and step columns, and its run is kept.
+    let store = opsync::whmcs::Whmcs::connect(&world.db.url).await.unwrap();
+    for sql in [
+        "CREATE TABLE opsync_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, \
+         finished_at TEXT NOT NULL, host TEXT NOT NULL, mode TEXT NOT NULL, \
+         rows_checked INTEGER NOT NULL, changed_rows INTEGER NOT NULL, \
+         whmcs_updates INTEGER NOT NULL, openprovider_updates INTEGER NOT NULL, \
+         errors INTEGER NOT NULL, warnings INTEGER NOT NULL, failures INTEGER NOT NULL, \
+         subject TEXT NOT NULL, report_text TEXT NOT NULL, report_html TEXT NOT NULL)",
+        "INSERT INTO opsync_runs VALUES (NULL, '2026-01-01 00:00:00', '2026-01-01 00:00:05', \
+         'whmcs', 'sync', 1, 0, 0, 0, 0, 0, 0, 'old', 'old', 'old')",
+    ] {
+        sqlx::query(sql).execute(store.pool()).await.unwrap();
+    }
+
+    let first = world.opsync(&["sync", "--json"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-    let dry = world.opsync(&["sync", "--dry-run"]).await;
+    let outcome = json_of(&first);
+    let steps: Vec<&str> = outcome["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "lock",
+            "read_whmcs",
+            "read_openprovider",
+            "decide",
+            "apply_openprovider",
+            "apply_whmcs",
+            "cursor",
+            "report",
+            "mail"
+        ],
+        "every step of the cron flow, timed, in order"
+    );
+    let sum: f64 = outcome["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["seconds"].as_f64().unwrap())
+        .sum();
+    assert!((outcome["seconds"].as_f64().unwrap() - sum).abs() < 1e-9);
+    assert_eq!(outcome["exit_status"], json!(0));
+    let dry = world.opsync(&["sync", "--dry-run", "-v"]).await;
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    let log = String::from_utf8_lossy(&dry.stderr);
+    for step in ["read_whmcs", "decide", "report"] {
+        assert!(
+            log.contains(&format!("step done step=\"{step}\" seconds=")),
+            "-v logs each step's time: {log}"
+        );
+    }
+    assert!(
+        !log.contains("apply_whmcs"),
+        "a dry run applies nothing: {log}"
+    );
 
     let listed = world.opsync(&["history", "--json"]).await;
     assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
     let runs = json_of(&listed);
     let runs = runs.as_array().unwrap();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
     assert_eq!(
         (runs[0]["mode"].clone(), runs[1]["mode"].clone()),
         (json!("dry-run"), json!("sync")),
         "newest first"
+    );
+    assert_eq!(
+        (runs[2]["subject"].clone(), runs[2]["exit_status"].clone()),
+        (json!("old"), json!(null)),
+        "the old run is kept, its exit status unknown"
+    );
+    assert_eq!(runs[1]["exit_status"], json!(0));
+    assert_eq!(
+        runs[1]["steps"], outcome["steps"],
+        "the history keeps each step's time"
     );
     assert_eq!(runs[1]["host"], json!("opsync"));
     assert_eq!(runs[1]["rows_checked"], json!(5));
@@ -1033,6 +1100,41 @@ async fn history_lists_the_runs_newest_first_and_shows_a_report() {
         text(&missing).contains("there is no run 999"),
         "{}",
         text(&missing)
+    );
+
+    // A run that cannot complete (a wrong password) is in the history too, exit status 5.
+    let config = std::fs::read_to_string(world.dir.join("opsync.toml")).unwrap();
+    let wrong = config.replace(
+        &format!("password = {:?}", world.sandbox.password()),
+        "password = \"wrong\"",
+    );
+    assert_ne!(wrong, config);
+    std::fs::write(world.dir.join("opsync.toml"), wrong).unwrap();
+    let _ = std::fs::remove_file(world.dir.join("token.json"));
+    let failed = world.opsync(&["sync"]).await;
+    assert_eq!(failed.status.code(), Some(5), "{}", text(&failed));
+    let listed = world.opsync(&["history"]).await;
+    let newest = text(&listed).lines().nth(1).unwrap_or_default().to_string();
+    assert!(
+        newest.contains("opsync  failed") && newest.trim_end().ends_with(" 5"),
+        "the failed run is listed first, exit status 5: {}",
+        text(&listed)
+    );
+    let id = json_of(&world.opsync(&["history", "--json", "--limit", "1"]).await)[0]["id"]
+        .as_u64()
+        .unwrap();
+    let shown = text(&world.opsync(&["history", "show", &id.to_string()]).await);
+    assert!(
+        shown.contains("opsync: the run did not complete: Openprovider rejected"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Steps:\n  lock") && shown.contains("read_openprovider"),
+        "the steps it got through: {shown}"
+    );
+    assert!(
+        !shown.contains("wrong"),
+        "no password in the history: {shown}"
     );
     world.finish().await;
 }

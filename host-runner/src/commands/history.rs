@@ -63,8 +63,15 @@ pub(crate) fn history(
                         );
                     } else {
                         println!(
-                            "Run {} ({} {}, {}), {}\n\n{}",
-                            run.id, run.host, run.mode, run.started_at, run.subject, report
+                            "Run {} ({} {}, {}, exit status {}), {}\n\n{}{}",
+                            run.id,
+                            run.host,
+                            run.mode,
+                            run.started_at,
+                            run.exit_status.map_or("?".to_string(), |s| s.to_string()),
+                            run.subject,
+                            report,
+                            step_lines(&run)
                         );
                     }
                     ExitStatus::Success
@@ -100,13 +107,25 @@ pub(crate) fn history(
     })
 }
 
+/// The run's step times, one line each, when the host timed them.
+fn step_lines(run: &HistoryRun) -> String {
+    if run.steps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nSteps:\n");
+    for step in &run.steps {
+        out.push_str(&format!("  {:20} {:>9.3} s\n", step.step, step.seconds));
+    }
+    out
+}
+
 fn table(runs: &[HistoryRun]) -> String {
     if runs.is_empty() {
         return "No runs yet: the history fills as opsync sync (or the WHMCS drop-in) runs.\n"
             .into();
     }
     let mut out = format!(
-        "{:>6}  {:19}  {:6}  {:7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>6}\n",
+        "{:>6}  {:19}  {:6}  {:7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>6}  {:>4}\n",
         "run",
         "started",
         "host",
@@ -116,11 +135,12 @@ fn table(runs: &[HistoryRun]) -> String {
         "errors",
         "warnings",
         "failures",
-        "took"
+        "took",
+        "exit"
     );
     for run in runs {
         out.push_str(&format!(
-            "{:>6}  {:19}  {:6}  {:7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>6}\n",
+            "{:>6}  {:19}  {:6}  {:7}  {:>7}  {:>7}  {:>6}  {:>8}  {:>8}  {:>6}  {:>4}\n",
             run.id,
             run.started_at,
             run.host,
@@ -131,6 +151,7 @@ fn table(runs: &[HistoryRun]) -> String {
             run.warnings,
             run.failures,
             took(run).map_or("?".to_string(), |s| format!("{s} s")),
+            run.exit_status.map_or("?".to_string(), |s| s.to_string()),
         ));
     }
     out.push_str("\nopsync history show RUN prints a run's report.\n");

@@ -22,6 +22,7 @@ struct Reached {
     summary: Option<opsync_engine::Summary>,
     failures: usize,
     api_calls: Option<u64>,
+    steps: Vec<opsync::sync::StepTime>,
 }
 
 pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
@@ -38,6 +39,7 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
             summary: reached.summary,
             failures: reached.failures,
             api_calls: reached.api_calls,
+            steps: reached.steps,
         };
         if let Err(e) = opsync::metrics::write(&path, &metrics) {
             eprintln!(
@@ -98,6 +100,7 @@ fn run(args: RunArgs, mode: SyncMode, reached: &mut Reached) -> ExitStatus {
     reached.summary = Some(outcome.response.summary.clone());
     reached.failures = outcome.failures.len();
     reached.api_calls = Some(outcome.api_calls);
+    reached.steps = outcome.steps.clone();
     print_outcome(&outcome, args.json);
     if matches!(mode, SyncMode::Plan) && !args.json {
         println!(
@@ -174,6 +177,11 @@ struct JsonOutcome<'a> {
     listing_complete: bool,
     report_sent_to: usize,
     subject: &'a str,
+    /// Each step's time in seconds, in the order they ran.
+    steps: &'a [opsync::sync::StepTime],
+    /// The sum of the steps.
+    seconds: f64,
+    exit_status: u8,
 }
 
 fn print_outcome(outcome: &RunOutcome, json: bool) {
@@ -187,6 +195,9 @@ fn print_outcome(outcome: &RunOutcome, json: bool) {
                 _ => 0,
             },
             subject: &outcome.report.subject,
+            steps: &outcome.steps,
+            seconds: outcome.steps.iter().map(|s| s.seconds).sum(),
+            exit_status: outcome.exit_code(),
         };
         println!(
             "{}",

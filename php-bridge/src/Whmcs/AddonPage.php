@@ -82,12 +82,13 @@ final class AddonPage
             $rows .= '<tr><td>' . self::e($run['started_at']) . '</td><td>' . self::e($run['host']) . '</td><td>'
                 . self::e($run['mode']) . '</td><td>' . self::e($run['rows_checked']) . '</td><td>'
                 . self::e($run['changed_rows']) . '</td><td>' . self::e($run['errors']) . '</td><td>'
-                . self::e($run['warnings']) . '</td><td>' . self::e($run['failures']) . '</td><td><a href="'
+                . self::e($run['warnings']) . '</td><td>' . self::e($run['failures']) . '</td><td>'
+                . self::e($run['exit_status'] ?? '?') . '</td><td><a href="'
                 . self::e($link) . '">' . self::e($run['subject']) . '</a></td></tr>';
         }
         $this->parts[] = '<h3>Last runs</h3><table class="table table-striped"><tr><th>Started</th><th>Host</th>'
             . '<th>Mode</th><th>Domains</th><th>Changed</th><th>Errors</th><th>Warnings</th><th>Failed writes</th>'
-            . '<th>Report</th></tr>' . $rows . '</table>';
+            . '<th>Exit status</th><th>Report</th></tr>' . $rows . '</table>';
     }
 
     /** @param ?array<string, string> $run */

@@ -36,7 +36,10 @@ final class Store
         . 'rows_checked INT NOT NULL, changed_rows INT NOT NULL, whmcs_updates INT NOT NULL, '
         . 'openprovider_updates INT NOT NULL, errors INT NOT NULL, warnings INT NOT NULL, '
         . 'failures INT NOT NULL, subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, '
-        . 'report_html MEDIUMTEXT NOT NULL)';
+        . 'report_html MEDIUMTEXT NOT NULL, exit_status INT NULL, steps TEXT NULL)';
+
+    /** Columns the run history gained after its first release, added to an older table. */
+    private const RUNS_ADDED_COLUMNS = ['exit_status' => 'INT NULL', 'steps' => 'TEXT NULL'];
 
     private bool $locked = false;
 
@@ -183,9 +186,10 @@ final class Store
      */
     public function recordRun(array $run): void
     {
-        $this->pdo->exec(self::CREATE_RUNS);
+        $this->ensureRunsTable();
         $columns = ['started_at', 'finished_at', 'host', 'mode', 'rows_checked', 'changed_rows', 'whmcs_updates',
-            'openprovider_updates', 'errors', 'warnings', 'failures', 'subject', 'report_text', 'report_html'];
+            'openprovider_updates', 'errors', 'warnings', 'failures', 'subject', 'report_text', 'report_html',
+            'exit_status', 'steps'];
         $statement = $this->pdo->prepare('INSERT INTO opsync_runs (' . implode(', ', $columns) . ') VALUES ('
             . implode(', ', array_fill(0, \count($columns), '?')) . ')');
         $statement->execute(array_map(static fn (string $c) => $run[$c], $columns));
@@ -198,11 +202,12 @@ final class Store
      */
     public function lastRuns(int $limit): array
     {
-        $this->pdo->exec(self::CREATE_RUNS);
+        $this->ensureRunsTable();
         $statement = $this->pdo->prepare('SELECT CAST(id AS CHAR) AS id, started_at, finished_at, host, mode, '
             . 'CAST(rows_checked AS CHAR) AS rows_checked, CAST(changed_rows AS CHAR) AS changed_rows, '
             . 'CAST(errors AS CHAR) AS errors, CAST(warnings AS CHAR) AS warnings, '
-            . 'CAST(failures AS CHAR) AS failures, subject FROM opsync_runs ORDER BY id DESC LIMIT ?');
+            . 'CAST(failures AS CHAR) AS failures, subject, CAST(exit_status AS CHAR) AS exit_status '
+            . 'FROM opsync_runs ORDER BY id DESC LIMIT ?');
         $statement->bindValue(1, $limit, PDO::PARAM_INT);
         $statement->execute();
         return $statement->fetchAll(PDO::FETCH_ASSOC);
@@ -211,7 +216,7 @@ final class Store
     /** When the last sync (not a dry run) of either host finished, or null. */
     public function lastSyncAt(): ?string
     {
-        $this->pdo->exec(self::CREATE_RUNS);
+        $this->ensureRunsTable();
         $last = $this->pdo->query("SELECT MAX(finished_at) FROM opsync_runs WHERE mode = 'sync'")->fetchColumn();
         return \is_string($last) && $last !== '' ? $last : null;
     }
@@ -219,7 +224,7 @@ final class Store
     /** @return ?array<string, string> one run with its report */
     public function run(int $id): ?array
     {
-        $this->pdo->exec(self::CREATE_RUNS);
+        $this->ensureRunsTable();
         $statement = $this->pdo->prepare('SELECT CAST(id AS CHAR) AS id, started_at, host, mode, subject, report_text '
             . 'FROM opsync_runs WHERE id = ?');
         $statement->execute([$id]);
@@ -231,7 +236,19 @@ final class Store
     public function createTables(): void
     {
         $this->pdo->exec(self::CREATE_CURSOR);
+        $this->ensureRunsTable();
+    }
+
+    /** Creates the run history, or adds the columns a table from an earlier release lacks. */
+    private function ensureRunsTable(): void
+    {
         $this->pdo->exec(self::CREATE_RUNS);
+        $present = $this->pdo->query('SHOW COLUMNS FROM opsync_runs')->fetchAll(PDO::FETCH_COLUMN);
+        foreach (self::RUNS_ADDED_COLUMNS as $column => $kind) {
+            if (!\in_array($column, $present, true)) {
+                $this->pdo->exec("ALTER TABLE opsync_runs ADD COLUMN $column $kind");
+            }
+        }
     }
 
     /**

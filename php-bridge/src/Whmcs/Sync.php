@@ -31,6 +31,12 @@ final class Sync
     /** @var \Closure(string): void */
     private \Closure $say;
 
+    /** @var list<array{step: string, seconds: float}> the steps timed so far */
+    private array $steps = [];
+
+    /** @var ?array{string, float} the step running now and when it started */
+    private ?array $current = null;
+
     /**
      * @param ?Client $client the Openprovider client (built from the settings when null)
      * @param ?callable(string): void $say progress lines (`--verbose`)
@@ -53,65 +59,137 @@ final class Sync
     public function run(RunOptions $options): RunOutcome
     {
         $started = date('Y-m-d H:i:s');
+        $this->steps = [];
+        $this->step('lock');
         $store = new Store($this->host->pdo(), $this->host);
         if (!$store->lock()) {
             throw new Locked('another opsync sync is running against this WHMCS database; this run did nothing');
         }
         try {
-            $batch = $options->all ? null : ($options->batch ?? $this->settings->batchSize);
-            $rows = $this->readWhmcs($store, $batch);
-            ($this->say)('read ' . \count($rows) . ' WHMCS rows');
-            [$openprovider, $lookupErrors, $names] = $this->readOpenprovider($rows, $batch);
-            $listingComplete = $openprovider['complete'];
-            ($this->say)('read ' . \count($openprovider['domains']) . ' Openprovider domains'
-                . ($openprovider['complete'] ? ' (a complete listing)' : ''));
-            [$openprovider, $lookupErrors] = $this->addDeleted($names, $openprovider, $lookupErrors);
-            $failures = [];
-            [$responseJson, $response] = $this->decide($rows, $openprovider, $lookupErrors, $options, $failures);
-            $summary = $response['summary'];
-            $held = (bool) ($summary['held'] ?? false);
-            ($this->say)("the engine decided: {$summary['changed_rows']} rows change, {$summary['errors']} errors"
-                . ($held ? " (held by the mass-change brake: {$summary['held_rows']} rows would change)" : ''));
-
-            if (!$options->dryRun) {
-                $now = date('Y-m-d H:i:s');
-                $userids = array_map(static fn (array $r): int => $r['userid'], $rows);
-                $this->applyOpenprovider($store, $response, $userids, $failures);
-                $this->applyWhmcs($store, $response, $userids, $failures);
-                // A held run synced nothing: its rows stay first in line.
-                if ($batch !== null && !$held) {
-                    $store->markSynced(array_map(static fn (array $r): int => $r['whmcs_id'], $response['results']), $now);
+            try {
+                $outcome = $this->steps($store, $options);
+            } catch (\Opsync\OpsyncException | \PDOException | \JsonException $e) {
+                if ($options->record) {
+                    $this->recordFailed($store, $started, $e);
                 }
-            }
-
-            $report = $this->renderReport($responseJson, $options, $failures);
-            $mailError = null;
-            $mailed = false;
-            if ($options->mail && $report['send']) {
-                $mailError = $this->host->mailAdmins($report['subject'], $report['html']);
-                $mailed = $mailError === null;
+                throw $e;
             }
             if ($options->record) {
+                $summary = $outcome->response['summary'];
                 $store->recordRun([
                     'started_at' => $started,
                     'finished_at' => date('Y-m-d H:i:s'),
                     'host' => 'whmcs',
-                    'mode' => $held ? 'held' : ($options->dryRun ? 'dry-run' : 'sync'),
+                    'mode' => ($summary['held'] ?? false) ? 'held' : ($options->dryRun ? 'dry-run' : 'sync'),
                     'rows_checked' => $summary['rows'],
                     'changed_rows' => $summary['changed_rows'],
                     'whmcs_updates' => $summary['whmcs_updates'],
                     'openprovider_updates' => $summary['openprovider_updates'],
                     'errors' => $summary['errors'],
                     'warnings' => $summary['warnings'],
-                    'failures' => \count($failures),
-                    'subject' => $report['subject'],
-                    'report_text' => $report['text'],
-                    'report_html' => $report['html'],
+                    'failures' => \count($outcome->failures),
+                    'subject' => $outcome->report['subject'],
+                    'report_text' => $outcome->report['text'],
+                    'report_html' => $outcome->report['html'],
+                    'exit_status' => $outcome->exitStatus(),
+                    'steps' => json_encode($outcome->steps, JSON_THROW_ON_ERROR),
                 ]);
             }
-            return new RunOutcome($response, $failures, $report, $listingComplete, $mailed, $mailError);
+            return $outcome;
         } finally {
             $store->unlock();
+        }
+    }
+
+    /** Ends the current step (if any) and starts `$step` (null: none). */
+    private function step(?string $step): void
+    {
+        if ($this->current !== null) {
+            [$name, $at] = $this->current;
+            $seconds = microtime(true) - $at;
+            $this->steps[] = ['step' => $name, 'seconds' => $seconds];
+            ($this->say)(sprintf('step %s took %.3f s', $name, $seconds));
+        }
+        $this->current = $step === null ? null : [$step, microtime(true)];
+    }
+
+    /** The steps of a run that holds the lock, each timed, as `host-runner/src/sync.rs` names them. */
+    private function steps(Store $store, RunOptions $options): RunOutcome
+    {
+        $this->step('read_whmcs');
+        $batch = $options->all ? null : ($options->batch ?? $this->settings->batchSize);
+        $rows = $this->readWhmcs($store, $batch);
+        ($this->say)('read ' . \count($rows) . ' WHMCS rows');
+        $this->step('read_openprovider');
+        [$openprovider, $lookupErrors, $names] = $this->readOpenprovider($rows, $batch);
+        $listingComplete = $openprovider['complete'];
+        ($this->say)('read ' . \count($openprovider['domains']) . ' Openprovider domains'
+            . ($openprovider['complete'] ? ' (a complete listing)' : ''));
+        [$openprovider, $lookupErrors] = $this->addDeleted($names, $openprovider, $lookupErrors);
+        $this->step('decide');
+        $failures = [];
+        [$responseJson, $response] = $this->decide($rows, $openprovider, $lookupErrors, $options, $failures);
+        $summary = $response['summary'];
+        $held = (bool) ($summary['held'] ?? false);
+        ($this->say)("the engine decided: {$summary['changed_rows']} rows change, {$summary['errors']} errors"
+            . ($held ? " (held by the mass-change brake: {$summary['held_rows']} rows would change)" : ''));
+
+        if (!$options->dryRun) {
+            $now = date('Y-m-d H:i:s');
+            $userids = array_map(static fn (array $r): int => $r['userid'], $rows);
+            $this->step('apply_openprovider');
+            $this->applyOpenprovider($store, $response, $userids, $failures);
+            $this->step('apply_whmcs');
+            $this->applyWhmcs($store, $response, $userids, $failures);
+            $this->step('cursor');
+            // A held run synced nothing: its rows stay first in line.
+            if ($batch !== null && !$held) {
+                $store->markSynced(array_map(static fn (array $r): int => $r['whmcs_id'], $response['results']), $now);
+            }
+        }
+
+        $this->step('report');
+        $report = $this->renderReport($responseJson, $options, $failures);
+        $mailError = null;
+        $mailed = false;
+        if ($options->mail && $report['send']) {
+            $this->step('mail');
+            $mailError = $this->host->mailAdmins($report['subject'], $report['html']);
+            $mailed = $mailError === null;
+        }
+        $this->step(null);
+        return new RunOutcome($response, $failures, $report, $listingComplete, $mailed, $mailError, $this->steps);
+    }
+
+    /**
+     * A run that took the lock but could not complete, in the run history (mode `failed`,
+     * exit status 5, the error as its subject and report). When even that cannot be
+     * written, the error already says why.
+     */
+    private function recordFailed(Store $store, string $started, \Throwable $e): void
+    {
+        $this->step(null);
+        $message = 'opsync: the run did not complete: ' . str_replace(["\r", "\n"], ' ', $e->getMessage());
+        try {
+            $store->recordRun([
+                'started_at' => $started,
+                'finished_at' => date('Y-m-d H:i:s'),
+                'host' => 'whmcs',
+                'mode' => 'failed',
+                'rows_checked' => 0,
+                'changed_rows' => 0,
+                'whmcs_updates' => 0,
+                'openprovider_updates' => 0,
+                'errors' => 0,
+                'warnings' => 0,
+                'failures' => 0,
+                'subject' => $message,
+                'report_text' => $message . "\n\nNothing after the step that failed was done; the next run starts afresh.\n",
+                'report_html' => '',
+                'exit_status' => Cli::EXIT_NOT_COMPLETED,
+                'steps' => json_encode($this->steps, JSON_THROW_ON_ERROR),
+            ]);
+        } catch (\PDOException | \JsonException) {
         }
     }
 

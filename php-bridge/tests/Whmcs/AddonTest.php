@@ -58,6 +58,27 @@ final class AddonTest extends TestCase
         self::assertSame('success', json_decode($this->addon('echo json_encode(opsync_deactivate());'), true)['status']);
     }
 
+    public function testAnOlderRunHistoryGainsTheExitStatusAndStepColumns(): void
+    {
+        // The table as the first release created it, with one run in it.
+        $this->world->pdo()->exec('CREATE TABLE opsync_runs (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, '
+            . 'started_at VARCHAR(19) NOT NULL, finished_at VARCHAR(19) NOT NULL, host VARCHAR(16) NOT NULL, '
+            . 'mode VARCHAR(8) NOT NULL, rows_checked INT NOT NULL, changed_rows INT NOT NULL, whmcs_updates INT NOT NULL, '
+            . 'openprovider_updates INT NOT NULL, errors INT NOT NULL, warnings INT NOT NULL, failures INT NOT NULL, '
+            . 'subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, report_html MEDIUMTEXT NOT NULL)');
+        $this->world->pdo()->exec("INSERT INTO opsync_runs VALUES (NULL, '2026-01-01 00:00:00', '2026-01-01 00:00:05', "
+            . "'whmcs', 'sync', 1, 0, 0, 0, 0, 0, 0, 'old', 'old', 'old')");
+        [$status, , $err] = $this->world->domainSync();
+        self::assertSame(0, $status, $err);
+        $runs = $this->world->runs();
+        self::assertSame(['old', null], [$runs[0]['subject'], $runs[0]['exit_status']], 'the old run is kept, its status unknown');
+        self::assertSame('0', (string) $runs[1]['exit_status']);
+        self::assertContains('decide', array_column(json_decode($runs[1]['steps'], true), 'step'));
+        $html = $this->addon('opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
+        self::assertStringContainsString('<th>Exit status</th>', $html);
+        self::assertStringContainsString('<td>?</td>', $html, 'the old run shows its status as unknown');
+    }
+
     public function testThePageShowsTheRunsOfBothHostsAndEscapesWhatCameFromTheDatabase(): void
     {
         [$status, , $err] = $this->world->native(['sync', '--config', $this->world->nativeConfig("due_date_offset_days = 10\nexpiry_source = \"expiration_date\"")]);

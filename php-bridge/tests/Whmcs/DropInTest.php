@@ -126,6 +126,15 @@ final class DropInTest extends TestCase
         self::assertCount(2, $runs);
         self::assertSame(['whmcs', 'sync', '14', '8'], [$runs[0]['host'], $runs[0]['mode'], (string) $runs[0]['rows_checked'], (string) $runs[0]['changed_rows']]);
         self::assertSame('0', (string) $runs[1]['changed_rows']);
+        self::assertSame(['0', '0'], array_map(static fn (array $r) => (string) $r['exit_status'], $runs));
+        $steps = json_decode($runs[0]['steps'], true);
+        self::assertSame(['lock', 'read_whmcs', 'read_openprovider', 'decide', 'apply_openprovider', 'apply_whmcs', 'cursor', 'report', 'mail'],
+            array_column($steps, 'step'), 'every step of the first run is timed, in order');
+        foreach ($steps as $step) {
+            self::assertGreaterThanOrEqual(0.0, $step['seconds']);
+        }
+        self::assertSame(array_column($steps, 'step'), array_column(json_decode($runs[1]['steps'], true), 'step'),
+            'the second run goes through the same steps (its errors are still open, so it mails)');
     }
 
     public function testADryRunWritesNothingAndReportsWhatWouldChange(): void
@@ -152,8 +161,10 @@ final class DropInTest extends TestCase
         self::assertStringContainsString('--dry-run', $out);
         [$status, , $err] = $world->domainSync(['--dry-run', '--verbose']);
         self::assertSame(0, $status, $err);
-        self::assertStringContainsString("opsync: read 14 WHMCS rows\nopsync: read 13 Openprovider domains (a complete listing)\n"
-            . "opsync: looked 1 missing domains up among the deleted: 0 found\n", $err);
+        self::assertMatchesRegularExpression('/^opsync: step lock took \\d+\\.\\d{3} s\nopsync: read 14 WHMCS rows\n'
+            . 'opsync: step read_whmcs took \\d+\\.\\d{3} s\nopsync: read 13 Openprovider domains \\(a complete listing\\)\n'
+            . 'opsync: looked 1 missing domains up among the deleted: 0 found\nopsync: step read_openprovider took /', $err,
+            'each step and its time, as it ends');
 
         // A run that cannot complete says why in one line, with status 5.
         self::assertFileExists("{$world->root}/token.json", 'the token is cached between runs');
@@ -163,6 +174,11 @@ final class DropInTest extends TestCase
         self::assertSame(5, $status);
         self::assertSame('', $out);
         self::assertSame("opsync: Openprovider rejected the username or password (code 196)\n", $err);
+        $failed = $world->runs()[\count($world->runs()) - 1];
+        self::assertSame(['failed', '5', 'opsync: the run did not complete: Openprovider rejected the username or password (code 196)'],
+            [$failed['mode'], (string) $failed['exit_status'], $failed['subject']], 'a run that could not complete is in the history');
+        self::assertSame(['lock', 'read_whmcs', 'read_openprovider'], array_column(json_decode($failed['steps'], true), 'step'),
+            'the steps it got through');
 
         // Served over the web (PHP's built-in server), the file refuses before WHMCS loads.
         $runs = \count($world->runs());

@@ -53,6 +53,7 @@ final class ParityTest extends TestCase
                 [$nativeRun] = $native->runs();
                 [$phpRun] = $php->runs();
                 self::assertSame(['held', 'held'], [$nativeRun['mode'], $phpRun['mode']]);
+                self::assertSame(['8', '8'], [(string) $nativeRun['exit_status'], (string) $phpRun['exit_status']], 'both hosts record exit status 8');
                 self::assertStringStartsWith('[held] ', $phpRun['subject']);
                 foreach (['subject', 'report_text', 'report_html'] as $field) {
                     self::assertSame($nativeRun[$field], $phpRun[$field], "the held report's $field");
