@@ -74,7 +74,10 @@ pub use changes::{
 pub use dates::parse_day;
 pub use notice::{Code, Notice, Severity};
 pub use policy::{ExpirySource, MassChangeLimit, Policy};
-pub use report::{render as render_report, Failure, Report, ReportInput, Side};
+pub use report::{
+    render as render_report, Failure, Links, OpenProblem, Report, ReportInput, RowClient, Side,
+    Tracking, TrackingAfter,
+};
 pub use snapshot::RequestError;
 pub use status::WhmcsStatus;
 

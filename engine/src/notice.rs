@@ -62,6 +62,62 @@ impl Code {
             Code::MassChangeHeld => "mass_change_held",
         }
     }
+
+    /// One short line of what the admin can do about a notice of this code: the report's
+    /// "What to do" (contract v1.2). opsync itself never does more than the line says.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Code::RequestFailed => {
+                "Openprovider reports the domain's last request failed: open the domain in \
+                 Openprovider's control panel, retry the request there or ask their support."
+            }
+            Code::UnknownStatus => {
+                "Openprovider gave a status opsync does not know: check the domain at \
+                 Openprovider and set the WHMCS status by hand if it is wrong."
+            }
+            Code::InvalidDate => {
+                "Openprovider's date for the domain is missing or unreadable: check the domain \
+                 at Openprovider; the WHMCS dates stay as they are until it gives a valid one."
+            }
+            Code::DueDateShiftTooLarge => {
+                "check the client's invoices, then set the due date by hand, or raise \
+                 due_date_max_shift_days for one run."
+            }
+            Code::WhoisPrivacyNotAllowed => {
+                "the extension has no WHOIS privacy at Openprovider: switch ID protection off \
+                 for the domain in WHMCS (and credit the client if it was charged)."
+            }
+            Code::NotModifiable => {
+                "Openprovider accepts changes only for active domains: nothing to do unless \
+                 the domain should be active."
+            }
+            Code::NotInOpenprovider => {
+                "if the domain moved to another registrar, set it to Transferred Away in WHMCS \
+                 (opsync never does that on its own); otherwise check the Openprovider account \
+                 and the name's spelling."
+            }
+            Code::LookupFailed => {
+                "the look-up itself failed (network or API): nothing to do if the next run \
+                 passes; if it repeats, run opsync check."
+            }
+            Code::NotChecked => {
+                "the domain was not checked in this run: if it repeats, run opsync check."
+            }
+            Code::InvalidRecord => {
+                "fix the WHMCS row (an empty or unusable domain name): opsync leaves it alone \
+                 until then."
+            }
+            Code::DuplicateDomain => {
+                "more than one WHMCS row has this name: keep the one opsync syncs (named in \
+                 the detail) and cancel or delete the others."
+            }
+            Code::MassChangeHeld => {
+                "read the changes below; if they are right, release one run \
+                 (opsync sync --allow-mass-change, or the addon's release button); if not, \
+                 find out why so many domains differ."
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

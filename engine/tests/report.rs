@@ -14,6 +14,8 @@ fn input(response: Response) -> ReportInput {
         dry_run: false,
         send_empty: false,
         failures: Vec::new(),
+        tracking: None,
+        links: None,
     }
 }
 

@@ -62,6 +62,44 @@ fn every_scenario_gives_its_expected_answer() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// The report scenarios (contract v1.2 and on): each input renders to its expected report
+/// or error, byte for byte; `OPSYNC_BLESS=1` writes them as for the decide scenarios.
+#[test]
+fn every_report_scenario_gives_its_expected_report() {
+    let mut failures = Vec::new();
+    let all = scenarios::reports();
+    assert!(
+        all.len() >= 8,
+        "the report scenarios are in fixtures/reports"
+    );
+    for scenario in all {
+        let got = match opsync_engine::render_report_json(&scenario.request) {
+            Ok(mut bytes) => {
+                bytes.push(b'\n');
+                Expected::Response(bytes)
+            }
+            Err(e) => Expected::Error(format!("{e}\n")),
+        };
+        if blessing() {
+            let dir = scenarios::reports_dir();
+            for stale in ["report.json", "error.txt"] {
+                let _ = std::fs::remove_file(dir.join(format!("{}.{stale}", scenario.name)));
+            }
+            let (kind, bytes) = match &got {
+                Expected::Response(bytes) => ("report.json", bytes.clone()),
+                Expected::Error(line) => ("error.txt", line.clone().into_bytes()),
+                Expected::Missing => unreachable!(),
+            };
+            std::fs::write(dir.join(format!("{}.{kind}", scenario.name)), bytes).unwrap();
+            continue;
+        }
+        if got != scenario.expected {
+            failures.push(format!("{}: {got:?}", scenario.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 /// The fields that tell a host what to write were added to the v1 response; every v1
 /// field must read exactly as before, to the byte.
 #[test]

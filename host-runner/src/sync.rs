@@ -557,6 +557,8 @@ fn render_report(
         dry_run: options.dry_run,
         send_empty: config.send_empty_reports,
         failures: failures.to_vec(),
+        tracking: None,
+        links: None,
     };
     let bytes = serde_json::to_vec(&input).unwrap_or_default();
     let answer = engine.render_report(&bytes, Limits::default())?;

@@ -32,12 +32,33 @@ fn every_scenario_through_stdin_prints_its_expected_answer_through_wasm() {
     every_scenario_prints_its_expected_answer("wasm");
 }
 
+#[test]
+fn every_report_scenario_through_stdin_prints_its_expected_report_natively() {
+    every_report_scenario_prints_its_expected_report("native");
+}
+
+#[test]
+fn every_report_scenario_through_stdin_prints_its_expected_report_through_wasm() {
+    every_report_scenario_prints_its_expected_report("wasm");
+}
+
 fn every_scenario_prints_its_expected_answer(engine: &str) {
     let all = scenarios::all();
     assert!(all.len() >= 50, "only {} scenarios", all.len());
+    expect_answers("decide", engine, all);
+}
+
+fn every_report_scenario_prints_its_expected_report(engine: &str) {
+    let all = scenarios::reports();
+    assert!(all.len() >= 8, "only {} report scenarios", all.len());
+    expect_answers("render-report", engine, all);
+}
+
+/// Each scenario through `opsync VERB --engine ENGINE` prints its expected answer.
+fn expect_answers(verb: &str, engine: &str, all: Vec<scenarios::Scenario>) {
     for scenario in all {
         let name = &scenario.name;
-        let out = opsync(&["decide", "--engine", engine], &scenario.request);
+        let out = opsync(&[verb, "--engine", engine], &scenario.request);
         match &scenario.expected {
             Expected::Response(expected) => {
                 assert!(

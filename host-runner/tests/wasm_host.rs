@@ -72,6 +72,23 @@ fn every_scenario_gives_the_native_bytes() {
 }
 
 #[test]
+fn every_report_scenario_gives_the_native_bytes() {
+    let all = opsync_testkit::scenarios::reports();
+    for scenario in &all {
+        let native =
+            opsync_engine::render_report_json(&scenario.request).map_err(|e| e.to_string());
+        let wasm = engine()
+            .render_report(&scenario.request, Limits::default())
+            .map_err(|e| match e {
+                CallError::Invalid(line) => line,
+                other => panic!("{}: {other}", scenario.name),
+            });
+        assert_eq!(native, wasm, "{}", scenario.name);
+    }
+    assert!(all.len() >= 8, "only {} report scenarios", all.len());
+}
+
+#[test]
 fn report_rendering_gives_the_native_bytes() {
     let request = opsync_engine::synthetic::request(300, 7);
     let response = opsync_engine::decide_json(&request).unwrap();

@@ -50,6 +50,37 @@ final class EngineTest extends TestCase
         }
     }
 
+    /** @return iterable<string, array{string, string, ?string, ?string}> */
+    public static function reportScenariosInBothModes(): iterable
+    {
+        foreach (Scenarios::reports() as $name => [$input, $report, $error]) {
+            foreach ([Engine::MODE_FFI, Engine::MODE_COMMAND] as $mode) {
+                yield "$name via $mode" => [$mode, $input, $report, $error];
+            }
+        }
+    }
+
+    /** @dataProvider reportScenariosInBothModes */
+    public function testReportScenarioGivesItsExpectedReport(string $mode, string $input, ?string $report, ?string $error): void
+    {
+        $engine = self::engine($mode);
+        if ($report !== null) {
+            self::assertSame($report, $engine->renderReport($input) . "\n");
+            return;
+        }
+        try {
+            $engine->renderReport($input);
+            self::fail('an invalid report input was rendered');
+        } catch (InvalidRequest $e) {
+            self::assertSame(rtrim((string) $error, "\n"), $e->getMessage());
+        }
+    }
+
+    public function testThereAreReportScenariosToRun(): void
+    {
+        self::assertGreaterThanOrEqual(8, \count(Scenarios::reports()));
+    }
+
     public function testThereAreScenariosToRun(): void
     {
         self::assertGreaterThanOrEqual(50, \count(Scenarios::all()));

@@ -10,11 +10,22 @@ final class Scenarios
     /** @return array<string, array{string, ?string, ?string}> name => [request, response, error] */
     public static function all(): array
     {
-        $dir = __DIR__ . '/../../fixtures/scenarios';
+        return self::in(__DIR__ . '/../../fixtures/scenarios', 'request', 'response');
+    }
+
+    /** @return array<string, array{string, ?string, ?string}> the report scenarios: name => [input, report, error] */
+    public static function reports(): array
+    {
+        return self::in(__DIR__ . '/../../fixtures/reports', 'input', 'report');
+    }
+
+    /** @return array<string, array{string, ?string, ?string}> */
+    private static function in(string $dir, string $input, string $output): array
+    {
         $cases = [];
-        foreach (glob("$dir/*.request.json") ?: [] as $file) {
-            $name = basename($file, '.request.json');
-            $response = "$dir/$name.response.json";
+        foreach (glob("$dir/*.$input.json") ?: [] as $file) {
+            $name = basename($file, ".$input.json");
+            $response = "$dir/$name.$output.json";
             $error = "$dir/$name.error.txt";
             $cases[$name] = [
                 (string) file_get_contents($file),

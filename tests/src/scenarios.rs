@@ -2,6 +2,9 @@
 //! answer every face must give, `<name>.response.json` (the response plus a newline) or
 //! `<name>.error.txt` (the one-line error plus a newline). `v1/` keeps the v1 responses
 //! as they were before the host fields were added; the v1 fields must still match them.
+//!
+//! The report scenarios in `fixtures/reports/` are alike: `<name>.input.json` (a
+//! `render_report` input) with `<name>.report.json` or `<name>.error.txt`.
 
 use std::path::{Path, PathBuf};
 
@@ -65,9 +68,34 @@ pub fn named(name: &str) -> Scenario {
 }
 
 fn load(name: &str) -> Scenario {
-    let request = std::fs::read(dir().join(format!("{name}.request.json"))).unwrap_or_default();
-    let response = std::fs::read(dir().join(format!("{name}.response.json")));
-    let error = std::fs::read_to_string(dir().join(format!("{name}.error.txt")));
+    load_from(&dir(), name, "request.json", "response.json")
+}
+
+pub fn reports_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/reports")
+}
+
+/// Every report scenario, by name: `request` holds the input, `Expected::Response` the
+/// report.
+pub fn reports() -> Vec<Scenario> {
+    let mut names: Vec<String> = std::fs::read_dir(reports_dir())
+        .expect("fixtures/reports exists")
+        .filter_map(|e| {
+            let file = e.ok()?.file_name().into_string().ok()?;
+            Some(file.strip_suffix(".input.json")?.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| load_from(&reports_dir(), &name, "input.json", "report.json"))
+        .collect()
+}
+
+fn load_from(dir: &Path, name: &str, input: &str, output: &str) -> Scenario {
+    let request = std::fs::read(dir.join(format!("{name}.{input}"))).unwrap_or_default();
+    let response = std::fs::read(dir.join(format!("{name}.{output}")));
+    let error = std::fs::read_to_string(dir.join(format!("{name}.error.txt")));
     let expected = match (response, error) {
         (Ok(bytes), _) => Expected::Response(bytes),
         (_, Ok(line)) => Expected::Error(line),

@@ -125,9 +125,31 @@ export interface ReportInput {
   dry_run?: boolean;
   send_empty?: boolean;
   failures?: { whmcs_id: number; domain: string; side: "whmcs" | "openprovider"; message: string }[];
+  /** v1.2: the problems the host remembers, and its clock (YYYY-MM-DD HH:MM:SS). */
+  tracking?: {
+    now: string;
+    complete?: boolean;
+    open_problems?: OpenProblem[];
+    still_open_mailed_at?: string | null;
+    repeat_still_open_hours?: number;
+  };
+  /** v1.2: links to each domain's page in the WHMCS admin area. */
+  links?: { admin_url: string; rows?: { whmcs_id: number; userid: number }[] };
 }
 
-export interface Report { send: boolean; subject: string; text: string; html: string }
+export interface OpenProblem {
+  whmcs_id: number; domain: string; code: string;
+  first_seen: string; last_seen: string; runs_seen: number;
+}
+
+export interface Report {
+  send: boolean; subject: string; text: string; html: string;
+  /** v1.2, when the input had `tracking`: what the host remembers next. */
+  tracking?: {
+    open_problems: OpenProblem[]; still_open_mailed_at: string | null;
+    new: number; still_open: number; resolved: number;
+  };
+}
 "#;
 
 /// Contract v1 on objects.

@@ -42,6 +42,34 @@ for (const name of names) {
   });
 }
 
+// Every report scenario (fixtures/reports): renderReportJson gives the exact bytes,
+// renderReport the same objects, invalid inputs throw the contract's line.
+const reportsDir = path.join(here, "../../../fixtures/reports");
+const reports = readdirSync(reportsDir)
+  .filter((f) => f.endsWith(".input.json"))
+  .map((f) => f.slice(0, -".input.json".length))
+  .sort();
+
+test("there are report scenarios to run", () => {
+  assert.ok(reports.length >= 8, `only ${reports.length} report scenarios`);
+});
+
+for (const name of reports) {
+  test(`report: ${name}`, () => {
+    const input = readFileSync(path.join(reportsDir, `${name}.input.json`), "utf8");
+    const reportFile = path.join(reportsDir, `${name}.report.json`);
+    if (existsSync(reportFile)) {
+      const expected = readFileSync(reportFile, "utf8");
+      assert.equal(engine.renderReportJson(input) + "\n", expected);
+      assert.deepEqual(engine.renderReport(JSON.parse(input)), JSON.parse(expected));
+    } else {
+      const line = readFileSync(path.join(reportsDir, `${name}.error.txt`), "utf8").trimEnd();
+      assert.throws(() => engine.renderReportJson(input), (e) => e.message === line);
+      assert.throws(() => engine.renderReport(JSON.parse(input)), (e) => e.message === line);
+    }
+  });
+}
+
 test("renderReport and version", () => {
   const request = readFileSync(path.join(dir, "contract-example.request.json"), "utf8");
   const report = engine.renderReport({ response: engine.decide(JSON.parse(request)) });
