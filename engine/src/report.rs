@@ -1083,7 +1083,7 @@ fn text_table(out: &mut String, table: &Table) {
     }
     let _ = write!(out, "\n{} ({})\n", table.title, table.rows.len());
     let line = |out: &mut String, cells: &[&str]| {
-        out.push_str(" ");
+        out.push(' ');
         let last = cells.len().saturating_sub(1);
         for (i, c) in cells.iter().enumerate() {
             if i == last {

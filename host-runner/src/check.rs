@@ -307,20 +307,21 @@ async fn check_whmcs(
     checks.push(match store.ensure_own_tables().await {
         Ok(created) if created.is_empty() => Check::pass(
             "opsync tables",
-            "opsync_runs (run history) and opsync_sync_state (batch cursor) exist",
+            "opsync_runs (run history), opsync_sync_state (batch cursor), opsync_problems and \
+             opsync_state (what the report remembers) exist",
         ),
         Ok(created) => Check::pass(
             "opsync tables",
             format!(
-                "created {} (opsync's own: the run history and the batch cursor; nothing of \
-                 WHMCS's changed)",
-                created.join(" and ")
+                "created {} (opsync's own: the run history, the batch cursor and what the \
+                 report remembers; nothing of WHMCS's changed)",
+                created.join(", ")
             ),
         ),
         Err(e) => Check::fail(
             "opsync tables",
-            format!("opsync_runs or opsync_sync_state is missing and cannot be created: {e}"),
-            "grant CREATE on this database to opsync's user once, or create the two tables \
+            format!("one of opsync's own tables is missing and cannot be created: {e}"),
+            "grant CREATE on this database to opsync's user once, or create the four tables \
              with a user that may (the first sync creates them the same way)",
         ),
     });
@@ -778,6 +779,7 @@ async fn check_mail(
             html: "<p>This is a test mail from <code>opsync check --send-test-mail</code>. \
                    Sync reports will come from this address to these recipients.</p>"
                 .into(),
+            tracking: None,
         };
         checks.push(match mailer.send(&report, &admins).await {
             Ok(n) => Check::pass("test mail", format!("sent to {n} recipients")),

@@ -103,7 +103,16 @@ pub struct SafetySection {
 pub struct ReportSection {
     /// Prometheus metrics after each sync (node_exporter's textfile collector).
     pub metrics_file: Option<PathBuf>,
+    /// The WHMCS admin area, for a link to each domain in the report; default: WHMCS's
+    /// System URL followed by `admin/`.
+    pub whmcs_admin_url: Option<String>,
+    /// How often problems already reported are listed in full again (hours, default 24;
+    /// 0: in every report).
+    pub repeat_still_open_hours: Option<u32>,
 }
+
+/// Still-open problems are listed in full once a day by default.
+pub const REPEAT_STILL_OPEN_HOURS: u32 = 24;
 
 /// The brake's defaults: more than 10% of the rows and more than 25 rows.
 pub const MASS_CHANGE_PERCENT: u32 = 10;
@@ -169,6 +178,9 @@ pub struct Config {
     /// Every setting, where it came from, secrets masked.
     pub settings: Vec<Setting>,
     pub metrics_file: Option<PathBuf>,
+    /// `[report] whmcs_admin_url`; `None`: from WHMCS's System URL.
+    pub whmcs_admin_url: Option<String>,
+    pub repeat_still_open_hours: u32,
 }
 
 /// The first of the layers that holds a value, and which one it was.
@@ -492,6 +504,23 @@ pub fn resolve(
         released(min_rows.to_string()),
         safety_source(file.safety.mass_change_min_rows.is_some()),
     );
+    note(
+        "report.whmcs_admin_url",
+        file.report
+            .whmcs_admin_url
+            .clone()
+            .unwrap_or_else(|| "(WHMCS's System URL + admin/)".into()),
+        from_file(file.report.whmcs_admin_url.is_some()),
+    );
+    let repeat_still_open_hours = file
+        .report
+        .repeat_still_open_hours
+        .unwrap_or(REPEAT_STILL_OPEN_HOURS);
+    note(
+        "report.repeat_still_open_hours",
+        repeat_still_open_hours.to_string(),
+        from_file(file.report.repeat_still_open_hours.is_some()),
+    );
     let given = file.policy.unwrap_or_default();
     if let Ok(Value::Object(fields)) = serde_json::to_value(&policy) {
         for (key, value) in fields.into_iter().filter(|(k, _)| k != "mass_change_limit") {
@@ -517,6 +546,8 @@ pub fn resolve(
         policy,
         settings,
         metrics_file: file.report.metrics_file,
+        whmcs_admin_url: file.report.whmcs_admin_url,
+        repeat_still_open_hours,
     })
 }
 

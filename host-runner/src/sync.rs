@@ -10,7 +10,7 @@
 //! side's write went through. A dry run (notify only) reads everything and writes nothing.
 
 use opsync_engine::contract::{LookupError, OpenproviderSnapshot, Request, WhmcsRow};
-use opsync_engine::{Failure, Report, ReportInput, Response, Side};
+use opsync_engine::{Failure, Links, Report, ReportInput, Response, RowClient, Side, Tracking};
 
 use crate::config::Config;
 use crate::mail::Mailer;
@@ -155,7 +155,10 @@ pub async fn run(
     let store = Whmcs::connect(config.database_url.expose()).await?;
     let _lock = store.lock_run().await?.ok_or(RunError::Locked)?;
     let client = Client::new(config.openprovider.clone())?;
-    let outcome = steps(&store, &client, config, options, progress, &mut clock).await;
+    let outcome = steps(
+        &store, &client, config, options, progress, &mut clock, &started,
+    )
+    .await;
     let api_calls = client
         .stats
         .requests
@@ -186,6 +189,7 @@ async fn steps(
     options: RunOptions,
     progress: &dyn Progress,
     clock: &mut Clock,
+    started: &str,
 ) -> Result<RunOutcome, RunError> {
     clock.start("read_whmcs");
     let mut failures = Vec::new();
@@ -233,7 +237,23 @@ async fn steps(
 
     clock.start("report");
     progress.step("rendering the report");
-    let (response, report) = render_report(engine, config, options, response, &failures)?;
+    let remembered = store.remembered().await?;
+    let links = admin_links(config, store, &response, &userids).await;
+    let tracking = Tracking {
+        now: started.to_string(),
+        complete: config.batch_size.is_none(),
+        open_problems: remembered.open_problems,
+        still_open_mailed_at: remembered.still_open_mailed_at,
+        // `opsync plan` is a look at everything: still-open problems in full.
+        repeat_still_open_hours: if options.mail {
+            config.repeat_still_open_hours
+        } else {
+            0
+        },
+    };
+    let (response, report) = render_report(
+        engine, config, options, response, &failures, tracking, links,
+    )?;
     let mail = if options.mail {
         clock.start("mail");
         progress.step("mailing the report");
@@ -241,6 +261,14 @@ async fn steps(
     } else {
         Mailed::NotSent
     };
+    // What the report knew is remembered for the next one, once the report reached
+    // someone (mailed, or printed when mail is not configured). A dry run remembers
+    // nothing.
+    if let Some(after) = report.tracking.as_ref() {
+        if !options.dry_run && !matches!(mail, Mailed::Failed(_)) {
+            store.remember(after).await?;
+        }
+    }
     clock.stop();
     Ok(RunOutcome {
         response,
@@ -544,24 +572,76 @@ async fn advance_cursor(
     Ok(())
 }
 
-/// The engine's report of the run; hands the response back with it.
+/// The links to each row's page in the WHMCS admin area: `[report] whmcs_admin_url`, else
+/// WHMCS's System URL followed by `admin/`; none when neither is known.
+async fn admin_links(
+    config: &Config,
+    store: &Whmcs,
+    response: &Response,
+    userids: &[u64],
+) -> Option<Links> {
+    let admin_url = match &config.whmcs_admin_url {
+        Some(url) => url.clone(),
+        None => format!("{}/admin/", store.system_url().await?.trim_end_matches('/')),
+    };
+    Some(Links {
+        admin_url,
+        rows: response
+            .results
+            .iter()
+            .zip(userids)
+            .map(|(r, userid)| RowClient {
+                whmcs_id: r.whmcs_id,
+                userid: *userid,
+            })
+            .collect(),
+    })
+}
+
+/// The engine's report of the run; hands the response back with it. A bad admin URL, or
+/// a memory the engine refuses (edited by hand), costs the links or the memory, never
+/// the report: each is logged and left out.
 fn render_report(
     engine: &WasmEngine,
     config: &Config,
     options: RunOptions,
     response: Response,
     failures: &[Failure],
+    tracking: Tracking,
+    links: Option<Links>,
 ) -> Result<(Response, Report), RunError> {
-    let input = ReportInput {
+    let mut input = ReportInput {
         response,
         dry_run: options.dry_run,
         send_empty: config.send_empty_reports,
         failures: failures.to_vec(),
-        tracking: None,
-        links: None,
+        tracking: Some(tracking),
+        links,
     };
-    let bytes = serde_json::to_vec(&input).unwrap_or_default();
-    let answer = engine.render_report(&bytes, Limits::default())?;
+    let answer = loop {
+        let bytes = serde_json::to_vec(&input).unwrap_or_default();
+        match engine.render_report(&bytes, Limits::default()) {
+            Ok(answer) => break answer,
+            Err(CallError::Invalid(message)) if message.starts_with("links.") => {
+                tracing::warn!(%message, "the report goes without links to the WHMCS admin area");
+                input.links = None;
+            }
+            Err(CallError::Invalid(message))
+                if message.starts_with("tracking.")
+                    && input
+                        .tracking
+                        .as_ref()
+                        .is_some_and(|t| !t.open_problems.is_empty()) =>
+            {
+                tracing::warn!(%message, "the remembered problems cannot be read; all are new again");
+                if let Some(t) = input.tracking.as_mut() {
+                    t.open_problems.clear();
+                    t.still_open_mailed_at = None;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let report: Report = serde_json::from_slice(&answer)
         .map_err(|e| CallError::Host(format!("the engine's report: {e}")))?;
     Ok((input.response, report))
@@ -633,6 +713,7 @@ async fn record_failed(store: &Whmcs, started: &str, error: &RunError, steps: Ve
         subject: message.clone(),
         text: format!("{message}\n\nNothing after the step that failed was done; the next run starts afresh.\n"),
         html: String::new(),
+    tracking: None,
     };
     let recorded = store
         .record_run(&crate::whmcs::RunRecord {

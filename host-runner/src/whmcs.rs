@@ -184,6 +184,24 @@ fn columns() -> String {
 /// Openprovider's rows only (the registrar column holds the module name).
 const OURS: &str = "LOWER(d.registrar) = 'openprovider'";
 
+/// The open problems both hosts remember between runs (contract v1.2 `tracking`), and
+/// opsync's own small settings (`still_open_mailed_at`).
+const CREATE_PROBLEMS: &str = "CREATE TABLE IF NOT EXISTS opsync_problems (\
+    whmcs_id BIGINT NOT NULL, code VARCHAR(40) NOT NULL, domain TEXT NOT NULL, \
+    first_seen VARCHAR(19) NOT NULL, last_seen VARCHAR(19) NOT NULL, runs_seen INT NOT NULL, \
+    PRIMARY KEY (whmcs_id, code))";
+const CREATE_STATE: &str = "CREATE TABLE IF NOT EXISTS opsync_state (\
+    name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL)";
+const STILL_OPEN_MAILED_AT: &str = "still_open_mailed_at";
+
+/// What the hosts remember for the report: the open problems and when the still-open
+/// list was last mailed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Remembered {
+    pub open_problems: Vec<opsync_engine::OpenProblem>,
+    pub still_open_mailed_at: Option<String>,
+}
+
 /// The cursor of batched runs: when each row was last synced.
 const CREATE_CURSOR: &str = "CREATE TABLE IF NOT EXISTS opsync_sync_state \
     (domain_id INT NOT NULL PRIMARY KEY, last_sync VARCHAR(19) NOT NULL)";
@@ -282,6 +300,106 @@ impl Whmcs {
     /// the longest ago, by id within each. Unreadable rows are left out.
     pub async fn next_batch(&self, limit: usize) -> Result<Vec<DomainRow>, StoreError> {
         Ok(self.read(Some(limit)).await?.rows)
+    }
+
+    /// What the hosts remember for the report (empty before the first run). A stored code
+    /// this engine does not know (written by a newer one) is left out.
+    pub async fn remembered(&self) -> Result<Remembered, StoreError> {
+        for create in [CREATE_PROBLEMS, CREATE_STATE] {
+            sqlx::query(create)
+                .execute(&self.pool)
+                .await
+                .map_err(query_error)?;
+        }
+        let rows = sqlx::query(
+            "SELECT CAST(whmcs_id AS CHAR), CAST(code AS CHAR), CAST(domain AS CHAR), \
+             CAST(first_seen AS CHAR), CAST(last_seen AS CHAR), CAST(runs_seen AS CHAR) \
+             FROM opsync_problems ORDER BY whmcs_id, code",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_error)?;
+        let open_problems = rows
+            .iter()
+            .filter_map(|r| {
+                let text = |i| text_at(r, i).unwrap_or_default();
+                Some(opsync_engine::OpenProblem {
+                    whmcs_id: text(0).parse().ok()?,
+                    code: serde_json::from_value(serde_json::Value::String(text(1))).ok()?,
+                    domain: text(2),
+                    first_seen: text(3),
+                    last_seen: text(4),
+                    runs_seen: text(5).parse().unwrap_or(1),
+                })
+            })
+            .collect();
+        let mailed = sqlx::query("SELECT CAST(value AS CHAR) FROM opsync_state WHERE name = ?")
+            .bind(STILL_OPEN_MAILED_AT)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query_error)?;
+        Ok(Remembered {
+            open_problems,
+            still_open_mailed_at: mailed.and_then(|r| text_at(&r, 0)),
+        })
+    }
+
+    /// Replaces what the hosts remember with the report's `tracking`, in one transaction.
+    pub async fn remember(&self, after: &opsync_engine::TrackingAfter) -> Result<(), StoreError> {
+        for create in [CREATE_PROBLEMS, CREATE_STATE] {
+            sqlx::query(create)
+                .execute(&self.pool)
+                .await
+                .map_err(query_error)?;
+        }
+        let mut tx = self.pool.begin().await.map_err(query_error)?;
+        sqlx::query("DELETE FROM opsync_problems")
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error)?;
+        for chunk in after.open_problems.chunks(200) {
+            let values = vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO opsync_problems (whmcs_id, code, domain, first_seen, last_seen, \
+                 runs_seen) VALUES {values}"
+            );
+            let mut query = sqlx::query(&sql);
+            for p in chunk {
+                query = query
+                    .bind(id_value(p.whmcs_id)?)
+                    .bind(p.code.as_str().to_string())
+                    .bind(p.domain.clone())
+                    .bind(p.first_seen.clone())
+                    .bind(p.last_seen.clone())
+                    .bind(i64::try_from(p.runs_seen).unwrap_or(i64::MAX));
+            }
+            query.execute(&mut *tx).await.map_err(query_error)?;
+        }
+        sqlx::query("DELETE FROM opsync_state WHERE name = ?")
+            .bind(STILL_OPEN_MAILED_AT)
+            .execute(&mut *tx)
+            .await
+            .map_err(query_error)?;
+        if let Some(at) = &after.still_open_mailed_at {
+            sqlx::query("INSERT INTO opsync_state (name, value) VALUES (?, ?)")
+                .bind(STILL_OPEN_MAILED_AT)
+                .bind(at.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(query_error)?;
+        }
+        tx.commit().await.map_err(query_error)
+    }
+
+    /// WHMCS's `SystemURL` setting (General Settings > System URL), when set.
+    pub async fn system_url(&self) -> Option<String> {
+        let row = sqlx::query(
+            "SELECT CAST(value AS CHAR) FROM tblconfiguration WHERE setting = 'SystemURL'",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .ok()??;
+        text_at(&row, 0).filter(|url| !url.trim().is_empty())
     }
 
     /// Records that these rows were synced at `now` (`YYYY-MM-DD HH:MM:SS`).
@@ -563,7 +681,12 @@ impl Whmcs {
             CREATE_RUNS_SQLITE
         };
         let mut created = Vec::new();
-        for (table, create) in [("opsync_runs", runs), ("opsync_sync_state", CREATE_CURSOR)] {
+        for (table, create) in [
+            ("opsync_runs", runs),
+            ("opsync_sync_state", CREATE_CURSOR),
+            ("opsync_problems", CREATE_PROBLEMS),
+            ("opsync_state", CREATE_STATE),
+        ] {
             if self.columns_of(table).await?.is_empty() {
                 sqlx::query(create)
                     .execute(&self.pool)

@@ -203,7 +203,7 @@ async fn a_healthy_setup_passes_every_check_and_changes_nothing() {
     );
     let (_, detail, _) = verdict(&outcome, "opsync tables");
     assert!(
-        detail.starts_with("created opsync_runs and opsync_sync_state"),
+        detail.starts_with("created opsync_runs, opsync_sync_state, opsync_problems, opsync_state"),
         "{detail}"
     );
     let (_, detail, _) = verdict(&outcome, "openprovider listing");

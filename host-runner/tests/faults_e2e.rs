@@ -459,7 +459,7 @@ async fn an_update_refused_for_one_domain_is_reported_and_the_rest_applied() {
     let out = world.opsync(&["sync"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("1 error"), "{report}");
+    assert!(report.contains("1 new error"), "{report}");
     let line = report
         .lines()
         .find(|l| l.contains("fault-3.com"))

@@ -544,13 +544,23 @@ async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
     let unfolded = mails[0].data.replace("\r\n ", " ").replace("\n ", " ");
     assert!(
         unfolded.contains(
-            "Subject: Domain Synchronisation Report: 8 domains changed, 2 errors, 5 warnings"
+            "Subject: Domain Synchronisation Report: 8 domains changed, 2 new errors, 5 new \
+             warnings"
         ),
         "{unfolded}"
     );
+    let first = mail_body(&mails[0].data);
+    for expected in [
+        // Each domain links to its page in the WHMCS admin area (System URL + admin/).
+        "<a href=\"https://billing.example.com/admin/clientsdomains.php?userid=1&amp;id=108\">transferred-out.com</a>",
+        "<h3>What to do</h3>",
+        "set it to Transferred Away in WHMCS",
+    ] {
+        assert!(first.contains(expected), "{expected}: {first}");
+    }
 
-    // The errors stay until someone acts, so the second run reports them again, and
-    // changes nothing.
+    // The problems stay until someone acts: the second run changes nothing, has nothing
+    // new, and mails nothing.
     let again = world.opsync(&["sync", "--json"]).await;
     let summary = json_of(&again);
     assert_eq!(
@@ -560,7 +570,63 @@ async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
         text(&again)
     );
     assert_eq!(world.sandbox.counters().update, 3);
+    assert_eq!(world.sink.mails().len(), 1, "nothing new: no mail");
+
+    // One domain renewed at Openprovider: the mail holds that change and one line for
+    // the problems already reported.
+    world.sandbox.edit_domain("far-future.com", |d| {
+        d["expiration_date"] = json!("2031-02-01 00:00:00");
+        d["renewal_date"] = json!("2031-02-01 00:00:00");
+    });
+    let third = world.opsync(&["sync"]).await;
+    assert_eq!(third.status.code(), Some(0), "{}", text(&third));
+    let mails = world.sink.mails();
+    assert_eq!(mails.len(), 2, "{}", text(&third));
+    let unfolded = mails[1].data.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(
+        unfolded.contains("Subject: Domain Synchronisation Report: 1 domain changed\r\n"),
+        "{unfolded}"
+    );
+    let body = mail_body(&mails[1].data);
+    assert!(body.contains("far-future.com"), "{body}");
+    assert!(
+        body.contains("Still open: 7 problems reported before"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("transferred-out.com"),
+        "no old problem listed: {body}"
+    );
+
+    // A problem fixed in WHMCS (the order that failed is cancelled, so no longer checked
+    // as active): the next mail says it was resolved.
+    let store = opsync::whmcs::Whmcs::connect(&world.db.url).await.unwrap();
+    sqlx::query("UPDATE tbldomains SET status = 'Cancelled' WHERE id = 106")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let fourth = world.opsync(&["sync"]).await;
+    assert_eq!(fourth.status.code(), Some(0), "{}", text(&fourth));
+    let mails = world.sink.mails();
+    assert_eq!(mails.len(), 3, "{}", text(&fourth));
+    let body = mail_body(&mails[2].data);
+    assert!(
+        body.contains("Resolved since the last report (1)"),
+        "{body}"
+    );
+    assert!(body.contains("failed-order.org"), "{body}");
     world.finish().await;
+}
+
+/// A mail's HTML part, decoded, as the admin's mail program shows it.
+fn mail_body(data: &str) -> String {
+    let mail = mailparse::parse_mail(data.as_bytes()).expect("a mail");
+    let html = mail
+        .subparts
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/html")
+        .expect("an HTML part");
+    html.get_body().expect("a decodable body")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -796,7 +862,7 @@ async fn the_mass_change_brake_holds_a_run_until_one_is_released() {
     let unfolded = mails[0].data.replace("\r\n ", " ").replace("\n ", " ");
     assert!(
         unfolded.contains(
-            "Subject: [held] Domain Synchronisation Report: 30 domains would change, 1 error"
+            "Subject: [held] Domain Synchronisation Report: 30 domains would change, 1 new error"
         ),
         "{unfolded}"
     );

@@ -300,6 +300,24 @@ impl Sandbox {
         lock(&self.shared).domains.values().cloned().collect()
     }
 
+    /// Changes the domain `name.extension` as if at Openprovider's control panel.
+    /// Panics when there is no such domain.
+    pub fn edit_domain(&self, full_name: &str, edit: impl FnOnce(&mut Value)) {
+        let mut state = lock(&self.shared);
+        let domain = state
+            .domains
+            .values_mut()
+            .find(|d| {
+                format!(
+                    "{}.{}",
+                    d["domain"]["name"].as_str().unwrap_or_default(),
+                    d["domain"]["extension"].as_str().unwrap_or_default()
+                ) == full_name
+            })
+            .unwrap_or_else(|| panic!("no domain {full_name} in the sandbox"));
+        edit(domain);
+    }
+
     /// The keys each kind of call was sent (`GET /domains` query keys, `POST /auth/login`
     /// body keys, ...), refused ones included.
     pub fn seen_keys(&self) -> BTreeMap<String, BTreeSet<String>> {

@@ -72,6 +72,7 @@ final class Addon
                 'mass_change_min_rows' => $number('Mass-change brake (domains)', '... and more than this many domains (empty: 25)'),
                 'batch_size' => $number('Domains per run', "0: all (empty: the module's domainProcessingLimit)"),
                 'send_empty' => $yesNo('Mail empty reports', 'sendEmptyActivityEmail', 'Mail a report even when nothing changed'),
+                'repeat_still_open_hours' => $number('Repeat open problems (hours)', 'Problems already reported are listed in full again after this many hours; in between a report gives them one line (empty: 24; 0: every report)'),
                 'run_from_cron' => [
                     'FriendlyName' => "Run from WHMCS's cron",
                     'Type' => 'yesno',

@@ -44,4 +44,7 @@ interface Host
 
     /** The WHMCS root folder (`ROOTDIR`). */
     public function rootDir(): string;
+
+    /** The admin area's folder under the System URL (`$customadminpath`, default `admin`). */
+    public function adminFolder(): string;
 }

@@ -25,6 +25,9 @@ final class Settings
     public const MASS_CHANGE_PERCENT = 10;
     public const MASS_CHANGE_MIN_ROWS = 25;
 
+    /** Problems already reported are listed in full again once a day. */
+    public const REPEAT_STILL_OPEN_HOURS = 24;
+
     /** The advanced configuration, relative to the WHMCS root. */
     public const ADVANCED_FILE = '/modules/registrars/openprovider/configuration/advanced-module-configurations.php';
 
@@ -62,6 +65,7 @@ final class Settings
         #[\SensitiveParameter] public readonly string $password,
         public readonly ?string $tokenCache,
         public readonly array $sources,
+        public readonly int $repeatStillOpenHours = self::REPEAT_STILL_OPEN_HOURS,
     ) {
     }
 
@@ -136,6 +140,8 @@ final class Settings
         $batch = $pick('batch_size', 'domainProcessingLimit');
         $batchSize = $batch === null ? null : self::days($batch[0], $batch[1]);
         $sendEmpty = $pick('send_empty', 'sendEmptyActivityEmail');
+        $repeat = $pick('repeat_still_open_hours', null);
+        $repeat = $repeat === null ? self::REPEAT_STILL_OPEN_HOURS : self::days($repeat[0], $repeat[1]);
         $runFromCron = $pick('run_from_cron', null);
         $interval = $pick('cron_interval_hours', 'updateInterval');
 
@@ -163,6 +169,7 @@ final class Settings
             $password,
             $tokenCache,
             $sources,
+            $repeat,
         );
     }
 

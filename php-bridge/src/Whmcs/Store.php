@@ -38,6 +38,15 @@ final class Store
         . 'failures INT NOT NULL, subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, '
         . 'report_html MEDIUMTEXT NOT NULL, exit_status INT NULL, steps TEXT NULL)';
 
+    /** What both hosts remember for the report, and opsync's small settings (as `host-runner/src/whmcs.rs`). */
+    private const CREATE_PROBLEMS = 'CREATE TABLE IF NOT EXISTS opsync_problems ('
+        . 'whmcs_id BIGINT NOT NULL, code VARCHAR(40) NOT NULL, domain TEXT NOT NULL, '
+        . 'first_seen VARCHAR(19) NOT NULL, last_seen VARCHAR(19) NOT NULL, runs_seen INT NOT NULL, '
+        . 'PRIMARY KEY (whmcs_id, code))';
+    private const CREATE_STATE = 'CREATE TABLE IF NOT EXISTS opsync_state ('
+        . 'name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL)';
+    private const STILL_OPEN_MAILED_AT = 'still_open_mailed_at';
+
     /** Columns the run history gained after its first release, added to an older table. */
     private const RUNS_ADDED_COLUMNS = ['exit_status' => 'INT NULL', 'steps' => 'TEXT NULL'];
 
@@ -237,6 +246,67 @@ final class Store
     {
         $this->pdo->exec(self::CREATE_CURSOR);
         $this->ensureRunsTable();
+        $this->pdo->exec(self::CREATE_PROBLEMS);
+        $this->pdo->exec(self::CREATE_STATE);
+    }
+
+    /**
+     * What both hosts remember for the report (contract v1.2 `tracking`): the open
+     * problems and when the still-open list was last mailed.
+     *
+     * @return array{open_problems: list<array<string, int|string>>, still_open_mailed_at: ?string}
+     */
+    public function remembered(): array
+    {
+        $this->pdo->exec(self::CREATE_PROBLEMS);
+        $this->pdo->exec(self::CREATE_STATE);
+        $problems = [];
+        $rows = $this->pdo->query('SELECT CAST(whmcs_id AS CHAR) AS whmcs_id, code, domain, first_seen, last_seen, '
+            . 'CAST(runs_seen AS CHAR) AS runs_seen FROM opsync_problems ORDER BY whmcs_id, code');
+        foreach ($rows->fetchAll(PDO::FETCH_ASSOC) as $row) {
+            $problems[] = ['whmcs_id' => (int) $row['whmcs_id'], 'domain' => (string) $row['domain'], 'code' => (string) $row['code'],
+                'first_seen' => (string) $row['first_seen'], 'last_seen' => (string) $row['last_seen'], 'runs_seen' => (int) $row['runs_seen']];
+        }
+        $state = $this->pdo->prepare('SELECT value FROM opsync_state WHERE name = ?');
+        $state->execute([self::STILL_OPEN_MAILED_AT]);
+        $mailed = $state->fetchColumn();
+        return ['open_problems' => $problems, 'still_open_mailed_at' => \is_string($mailed) ? $mailed : null];
+    }
+
+    /**
+     * Replaces what the hosts remember with the report's `tracking`, in one transaction.
+     *
+     * @param array{open_problems: list<array<string, int|string>>, still_open_mailed_at: ?string} $after
+     */
+    public function remember(array $after): void
+    {
+        $this->pdo->exec(self::CREATE_PROBLEMS);
+        $this->pdo->exec(self::CREATE_STATE);
+        $this->pdo->beginTransaction();
+        try {
+            $this->pdo->exec('DELETE FROM opsync_problems');
+            $insert = $this->pdo->prepare('INSERT INTO opsync_problems (whmcs_id, code, domain, first_seen, last_seen, runs_seen) '
+                . 'VALUES (?, ?, ?, ?, ?, ?)');
+            foreach ($after['open_problems'] as $p) {
+                $insert->execute([$p['whmcs_id'], $p['code'], $p['domain'], $p['first_seen'], $p['last_seen'], $p['runs_seen']]);
+            }
+            $this->pdo->prepare('DELETE FROM opsync_state WHERE name = ?')->execute([self::STILL_OPEN_MAILED_AT]);
+            if ($after['still_open_mailed_at'] !== null) {
+                $this->pdo->prepare('INSERT INTO opsync_state (name, value) VALUES (?, ?)')
+                    ->execute([self::STILL_OPEN_MAILED_AT, $after['still_open_mailed_at']]);
+            }
+            $this->pdo->commit();
+        } catch (\Throwable $e) {
+            $this->pdo->rollBack();
+            throw $e;
+        }
+    }
+
+    /** WHMCS's System URL (General Settings), when set. */
+    public function systemUrl(): ?string
+    {
+        $url = $this->pdo->query("SELECT value FROM tblconfiguration WHERE setting = 'SystemURL'")->fetchColumn();
+        return \is_string($url) && trim($url) !== '' ? trim($url) : null;
     }
 
     /** Creates the run history, or adds the columns a table from an earlier release lacks. */

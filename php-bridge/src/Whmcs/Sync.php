@@ -67,7 +67,7 @@ final class Sync
         }
         try {
             try {
-                $outcome = $this->steps($store, $options);
+                $outcome = $this->steps($store, $options, $started);
             } catch (\Opsync\OpsyncException | \PDOException | \JsonException $e) {
                 if ($options->record) {
                     $this->recordFailed($store, $started, $e);
@@ -114,7 +114,7 @@ final class Sync
     }
 
     /** The steps of a run that holds the lock, each timed, as `host-runner/src/sync.rs` names them. */
-    private function steps(Store $store, RunOptions $options): RunOutcome
+    private function steps(Store $store, RunOptions $options, string $started): RunOutcome
     {
         $this->step('read_whmcs');
         $batch = $options->all ? null : ($options->batch ?? $this->settings->batchSize);
@@ -149,13 +149,36 @@ final class Sync
         }
 
         $this->step('report');
-        $report = $this->renderReport($responseJson, $options, $failures);
+        $remembered = $store->remembered();
+        $tracking = [
+            'now' => $started,
+            'complete' => $batch === null,
+            'open_problems' => $remembered['open_problems'],
+            'still_open_mailed_at' => $remembered['still_open_mailed_at'],
+            // A run that mails nothing (a look) lists the still-open problems in full.
+            'repeat_still_open_hours' => $options->mail ? $this->settings->repeatStillOpenHours : 0,
+        ];
+        $links = null;
+        $systemUrl = $store->systemUrl();
+        if ($systemUrl !== null) {
+            $clients = [];
+            foreach ($response['results'] as $i => $result) {
+                $clients[] = ['whmcs_id' => $result['whmcs_id'], 'userid' => $rows[$i]['userid']];
+            }
+            $links = ['admin_url' => rtrim($systemUrl, '/') . '/' . $this->host->adminFolder() . '/', 'rows' => $clients];
+        }
+        $report = $this->renderReport($responseJson, $options, $failures, $tracking, $links);
         $mailError = null;
         $mailed = false;
         if ($options->mail && $report['send']) {
             $this->step('mail');
             $mailError = $this->host->mailAdmins($report['subject'], $report['html']);
             $mailed = $mailError === null;
+        }
+        // What the report knew is remembered for the next one, once the report reached the
+        // admins (or needed no mail). A dry run remembers nothing.
+        if (isset($report['tracking']) && !$options->dryRun && $mailError === null) {
+            $store->remember($report['tracking']);
         }
         $this->step(null);
         return new RunOutcome($response, $failures, $report, $listingComplete, $mailed, $mailError, $this->steps);
@@ -388,16 +411,41 @@ final class Sync
      * @param list<array<string, mixed>> $failures
      * @return array{send: bool, subject: string, text: string, html: string}
      */
-    private function renderReport(string $responseJson, RunOptions $options, array $failures): array
+    /**
+     * The engine's report. A bad admin URL, or a memory the engine refuses (edited by
+     * hand), costs the links or the memory, never the report.
+     *
+     * @param array<string, mixed> $tracking
+     * @param ?array<string, mixed> $links
+     * @return array<string, mixed>
+     */
+    private function renderReport(string $responseJson, RunOptions $options, array $failures, array $tracking, ?array $links): array
     {
         $flags = JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE;
-        // The response goes back as the engine wrote it: decoding and encoding it again
-        // would turn its empty objects into empty arrays.
-        $input = '{"response":' . $responseJson
-            . ',"dry_run":' . json_encode($options->dryRun)
-            . ',"send_empty":' . json_encode($this->settings->sendEmpty)
-            . ',"failures":' . json_encode($failures, $flags) . '}';
-        return json_decode($this->engine->renderReport($input), true, 512, JSON_THROW_ON_ERROR);
+        while (true) {
+            // The response goes back as the engine wrote it: decoding and encoding it again
+            // would turn its empty objects into empty arrays.
+            $input = '{"response":' . $responseJson
+                . ',"dry_run":' . json_encode($options->dryRun)
+                . ',"send_empty":' . json_encode($this->settings->sendEmpty)
+                . ',"failures":' . json_encode($failures, $flags)
+                . ',"tracking":' . json_encode($tracking, $flags)
+                . ($links !== null ? ',"links":' . json_encode($links, $flags) : '') . '}';
+            try {
+                return json_decode($this->engine->renderReport($input), true, 512, JSON_THROW_ON_ERROR);
+            } catch (InvalidRequest $e) {
+                if ($links !== null && str_starts_with($e->getMessage(), 'links.')) {
+                    ($this->say)('the report goes without links to the WHMCS admin area: ' . $e->getMessage());
+                    $links = null;
+                } elseif ($tracking['open_problems'] !== [] && str_starts_with($e->getMessage(), 'tracking.')) {
+                    ($this->say)('the remembered problems cannot be read; all are new again: ' . $e->getMessage());
+                    $tracking['open_problems'] = [];
+                    $tracking['still_open_mailed_at'] = null;
+                } else {
+                    throw $e;
+                }
+            }
+        }
     }
 
     private function client(): Client

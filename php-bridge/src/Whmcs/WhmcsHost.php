@@ -70,4 +70,11 @@ final class WhmcsHost implements Host
     {
         return (string) ROOTDIR;
     }
+
+    public function adminFolder(): string
+    {
+        // configuration.php's $customadminpath, a global once WHMCS has loaded it.
+        $path = $GLOBALS['customadminpath'] ?? '';
+        return \is_string($path) && trim($path, '/ ') !== '' ? trim($path, '/ ') : 'admin';
+    }
 }

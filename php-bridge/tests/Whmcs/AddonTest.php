@@ -49,12 +49,13 @@ final class AddonTest extends TestCase
         self::assertSame(
             ['sync_status', 'sync_expiry_date', 'expiry_source', 'sync_due_date', 'due_date_offset_days',
                 'due_date_max_shift_days', 'sync_auto_renew', 'sync_whois_privacy', 'protected_statuses',
-                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'send_empty', 'run_from_cron', 'cron_interval_hours'],
+                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'send_empty', 'repeat_still_open_hours', 'run_from_cron',
+                'cron_interval_hours'],
             array_keys($config['fields'])
         );
         $activated = json_decode($this->addon('echo json_encode(opsync_activate());'), true);
         self::assertSame('success', $activated['status']);
-        self::assertSame(['opsync_runs', 'opsync_sync_state'], $this->world->texts("SHOW TABLES LIKE 'opsync%'"));
+        self::assertSame(['opsync_problems', 'opsync_runs', 'opsync_state', 'opsync_sync_state'], $this->world->texts("SHOW TABLES LIKE 'opsync%'"));
         self::assertSame('success', json_decode($this->addon('echo json_encode(opsync_deactivate());'), true)['status']);
     }
 

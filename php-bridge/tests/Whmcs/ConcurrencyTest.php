@@ -91,7 +91,8 @@ final class ConcurrencyTest extends TestCase
         self::assertSame('Expired|2026-10-01|2026-09-21|2026-09-21', $this->world->row(105), 'other rows are synced');
         self::assertSame([], array_values(array_filter($this->world->activity(), static fn (string $l) => str_contains($l, 'Domain ID: 104'))), 'nothing logged for it');
         $html = $this->world->mails()[0]['values']['custommessage'];
-        self::assertStringContainsString('<td>just-registered.com</td><td>WHMCS update failed</td><td>the row changed in WHMCS after opsync read it; left as it is</td>', $html);
+        self::assertStringContainsString('<td>104</td><td><a href="https://billing.example.com/admin/clientsdomains.php?userid=1&amp;id=104">'
+            . 'just-registered.com</a></td><td>WHMCS update failed</td><td>the row changed in WHMCS after opsync read it; left as it is</td>', $html);
         self::assertSame('1', (string) $this->world->runs()[0]['failures']);
     }
 }

@@ -107,8 +107,10 @@ final class DropInTest extends TestCase
         $mails = $world->mails();
         self::assertCount(1, $mails);
         self::assertSame('system', $mails[0]['values']['type']);
-        self::assertSame('Domain Synchronisation Report: 8 domains changed, 2 errors, 5 warnings', $mails[0]['values']['customsubject']);
-        self::assertStringContainsString('<td>transferred-out.com</td><td>not_in_openprovider</td>', $mails[0]['values']['custommessage']);
+        self::assertSame('Domain Synchronisation Report: 8 domains changed, 2 new errors, 5 new warnings', $mails[0]['values']['customsubject']);
+        self::assertStringContainsString('<td>108</td><td><a href="https://billing.example.com/admin/clientsdomains.php?userid=1&amp;id=108">'
+            . 'transferred-out.com</a></td><td>not_in_openprovider</td>', $mails[0]['values']['custommessage'], 'each domain links to its WHMCS admin page');
+        self::assertStringContainsString('set it to Transferred Away in WHMCS', $mails[0]['values']['custommessage'], 'advice per code');
         self::assertStringStartsWith('Domain Synchronisation Report: 8 domains changed', $out, 'a report worth sending is printed');
 
         $log = $world->texts("SELECT CONCAT(action, ' ', request) FROM tblmodulelog");
@@ -133,8 +135,10 @@ final class DropInTest extends TestCase
         foreach ($steps as $step) {
             self::assertGreaterThanOrEqual(0.0, $step['seconds']);
         }
-        self::assertSame(array_column($steps, 'step'), array_column(json_decode($runs[1]['steps'], true), 'step'),
-            'the second run goes through the same steps (its errors are still open, so it mails)');
+        self::assertSame(['lock', 'read_whmcs', 'read_openprovider', 'decide', 'apply_openprovider', 'apply_whmcs', 'cursor', 'report'],
+            array_column(json_decode($runs[1]['steps'], true), 'step'), 'nothing new on the second run: no mail step');
+        self::assertCount(1, $world->mails(), 'nothing new: no second mail');
+        self::assertCount(7, $world->texts('SELECT code FROM opsync_problems'), 'the 7 problems are remembered as open');
     }
 
     public function testADryRunWritesNothingAndReportsWhatWouldChange(): void
@@ -146,7 +150,8 @@ final class DropInTest extends TestCase
         self::assertSame($before, $world->allRows());
         self::assertSame([], $world->activity());
         self::assertSame(0, $world->sandbox->counters()['update']);
-        self::assertSame('[dry run] Domain Synchronisation Report: 8 domains would change, 2 errors, 5 warnings', $world->mails()[0]['values']['customsubject']);
+        self::assertSame('[dry run] Domain Synchronisation Report: 8 domains would change, 2 new errors, 5 new warnings', $world->mails()[0]['values']['customsubject']);
+        self::assertSame([], $world->texts('SELECT code FROM opsync_problems'), 'a dry run remembers nothing');
         self::assertSame('dry-run', $world->runs()[0]['mode']);
     }
 

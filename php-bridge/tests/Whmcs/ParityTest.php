@@ -90,8 +90,11 @@ final class ParityTest extends TestCase
                 self::assertSame($expected, $php->texts($sql), $sql);
                 self::assertSame($expected, $native->texts($sql), $sql);
             }
+            // A problem is listed in the first report that has it (the held one, when the
+            // brake held the run); later ones give it one "still open" line.
+            $allReports = implode("\n", array_column($phpRuns, 'report_text'));
             foreach ($reportHas as $text) {
-                self::assertStringContainsString($text, (string) $phpRun['report_text']);
+                self::assertStringContainsString($text, $allReports);
             }
         } finally {
             $php->destroy();
