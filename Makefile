@@ -10,9 +10,9 @@ export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
 DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
 
-.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb fmt lint rust-test js js-test php php-test bench deb deb-test deb-package
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint rust-test js js-test php php-test report-test report-screenshot bench deb deb-test deb-package
 
-test: deps fmt lint rust-test js-test php-test deb-test
+test: deps fmt lint rust-test js-test php-test report-test deb-test
 	@echo "make test: all checks passed"
 
 deps: deps-rust deps-debian deps-wasm-tools deps-mariadb
@@ -118,6 +118,20 @@ deb-package:
 	$(DEB_BUILD)/opsync completions fish > $(DEB_BUILD)/generated/opsync.fish
 	rm -f $(TARGET)/debian/opsync_*.deb
 	$(CARGO) deb -p opsync --no-build --profile $(DEB_PROFILE) --output $(TARGET)/debian/
+
+# The report's HTML in a real browser (headless Chromium from Debian): its DOM asserted,
+# a screenshot taken. `make report-screenshot` refreshes the README's picture.
+deps-chromium:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "make: please install chromium (apt-get, as root)"; exit 1; }; \
+	  echo "make: installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+report-test: php deps-chromium
+	./scripts/test-report-browser.sh $(TARGET)/debug/opsync $(TARGET)/report.png
+
+report-screenshot: report-test
+	cp $(TARGET)/report.png docs/report.png
 
 bench:
 	$(CARGO) bench -p opsync-engine

@@ -38,7 +38,7 @@ TOML
 echo "== opsync sync (first run: the WHMCS database has drifted from Openprovider)"
 target/debug/opsync sync --config "$demo/opsync.toml" || true
 echo
-echo "== opsync sync (second run: nothing left to do)"
+echo "== opsync sync (second run: nothing left to do, nothing new to report; the 7 open problems are one line)"
 target/debug/opsync sync --config "$demo/opsync.toml"
 echo
 echo "Database: $demo/whmcs.sqlite   Configuration: $demo/opsync.toml"
