@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The sync benchmark for BENCHMARKS.md: N domains in MariaDB (127.0.0.1, root), the
 # sandbox with 20 ms latency per request, 1% of domains drifted (expiry renewed at the
-# registrar, auto-renew flipped). Reports wall time, API calls, database writes and peak
-# memory of `opsync sync`, bulk listing against the old per-domain look-ups.
+# registrar, auto-renew flipped). Reports wall time, the CPU time of opsync and of the
+# sandbox (apart, so the stand-in is never mistaken for the product), API calls, database
+# writes, peak memory and each step's time of `opsync sync`, bulk listing against the old
+# per-domain look-ups.
 # Usage: scripts/bench-sync.sh [N ...]   (default: 10000 100000; per-domain only up to 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +18,10 @@ export OPSYNC_CACHE_DIR="$work/cache"
 
 echo "Machine: $(nproc) vCPU $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; MariaDB $(mysql -V | sed 's/.*Distrib \([^,]*\).*/\1/')"
 echo
-echo "| domains | strategy | wall time | list calls | look-up calls | updates (API) | WHMCS rows written | peak memory |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| domains | strategy | wall time | opsync CPU | sandbox CPU | list calls | look-up calls | updates (API) | WHMCS rows written | peak memory |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+steps_table=""
+tick=$(getconf CLK_TCK)
 
 for n in "${sizes[@]}"; do
   for strategy in bulk per-domain; do
@@ -42,15 +46,28 @@ base_url = "$base"
 TOML
     # Warm the module cache so the run measures the sync, not the one-off compile.
     target/release/opsync decide fixtures/scenarios/empty-snapshots.request.json > /dev/null
-    /usr/bin/time -f "%e %M" -o "$work/time" target/release/opsync sync --config "$work/opsync.toml" --lookup "$strategy" --json > "$work/out.json"
-    read -r wall rss < "$work/time"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" target/release/opsync sync --config "$work/opsync.toml" --lookup "$strategy" --json > "$work/out.json"
+    read -r wall rss user sys < "$work/time"
+    cpu=$(python3 -c "print(f'{$user + $sys:.2f}')")
+    # The sandbox's own CPU (user + system) from /proc, in seconds.
+    sandbox_cpu=$(awk -v t="$tick" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$sandbox/stat")
+    steps=$(python3 -c "import json; print(' | '.join(f\"{s['seconds']:.2f} s\" for s in json.load(open('$work/out.json'))['steps']))")
+    step_names=$(python3 -c "import json; print(' | '.join(s['step'] for s in json.load(open('$work/out.json'))['steps']))")
+    steps_table+="| $n | $strategy | $steps |"$'\n'
     counters=$(curl -s "${base%/v1beta}/__sandbox/counters")
     written=$(python3 -c "import json,sys; print(json.load(open('$work/out.json'))['summary']['whmcs_updates'])")
     list=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['list'])")
     update=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['update'])")
     if [ "$strategy" = bulk ]; then lists=$list; lookups=0; else lists=0; lookups=$list; fi
-    echo "| $n | $strategy | ${wall} s | $lists | $lookups | $update | $written | $((rss / 1024)) MiB |"
+    echo "| $n | $strategy | ${wall} s | ${cpu} s | ${sandbox_cpu} s | $lists | $lookups | $update | $written | $((rss / 1024)) MiB |"
     kill "$sandbox"; wait "$sandbox" 2>/dev/null || true
     mysql -h127.0.0.1 -uroot -e "DROP DATABASE $db"
   done
 done
+
+echo
+echo "Each step of the run (\`opsync sync --json\`, \`steps\`):"
+echo
+echo "| domains | strategy | $step_names |"
+echo "|---|---|$(echo "$step_names" | sed 's/[^|]*/---/g')|"
+printf '%s' "$steps_table"

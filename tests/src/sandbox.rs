@@ -203,6 +203,9 @@ struct Shared {
 
 struct SandboxState {
     domains: BTreeMap<u64, Value>,
+    /// The listing's index, built once and kept until a domain is added, removed or
+    /// renamed (`domains_mut` drops it): pages cost O(page), not O(account).
+    index: Option<Index>,
     tokens: HashMap<String, u32>,
     issued: u64,
     faults: Faults,
@@ -231,7 +234,43 @@ impl SandboxState {
             blocked: false,
             shifted: false,
             seen: BTreeMap::new(),
+            index: None,
         }
+    }
+
+    /// The domains, to change: the listing's index is rebuilt at the next listing.
+    fn domains_mut(&mut self) -> &mut BTreeMap<u64, Value> {
+        self.index = None;
+        &mut self.domains
+    }
+
+    fn index(&mut self) -> &Index {
+        let domains = &self.domains;
+        self.index.get_or_insert_with(|| Index::new(domains))
+    }
+}
+
+/// What a listing needs without looking at every domain: the live (not deleted) ids in
+/// id order, and the ids of each lower-case `name.extension`.
+struct Index {
+    live: Vec<u64>,
+    by_name: HashMap<String, Vec<u64>>,
+}
+
+impl Index {
+    fn new(domains: &BTreeMap<u64, Value>) -> Index {
+        let mut live = Vec::with_capacity(domains.len());
+        let mut by_name: HashMap<String, Vec<u64>> = HashMap::with_capacity(domains.len());
+        for (id, d) in domains {
+            if !d["is_deleted"].as_bool().unwrap_or(false) {
+                live.push(*id);
+            }
+            by_name
+                .entry(full_name(d).to_lowercase())
+                .or_default()
+                .push(*id);
+        }
+        Index { live, by_name }
     }
 }
 
@@ -305,7 +344,7 @@ impl Sandbox {
     pub fn edit_domain(&self, full_name: &str, edit: impl FnOnce(&mut Value)) {
         let mut state = lock(&self.shared);
         let domain = state
-            .domains
+            .domains_mut()
             .values_mut()
             .find(|d| {
                 format!(
@@ -791,17 +830,22 @@ async fn list(
                 s.shifted = true;
                 if s.faults.shift_inserts {
                     let id = s.domains.keys().next_back().copied().unwrap_or(0) + 1;
-                    s.domains.insert(
+                    s.domains_mut().insert(
                         id,
                         json!({"id": id, "domain": {"name": format!("appeared-{id}"), "extension": "com"},
                                "status": "ACT", "is_deleted": false}),
                     );
                 } else if let Some(first) = s.domains.keys().next().copied() {
-                    s.domains.remove(&first);
+                    s.domains_mut().remove(&first);
                 }
             }
         }
 
+        // The listing as opsync reads it (every live domain, by id, a page at a time) and
+        // look-ups by name come from the index; any other filter looks at every domain.
+        if let Some(page) = indexed_page(s, &q) {
+            return page;
+        }
         let mut results: Vec<&Value> = s.domains.values().filter(|d| q.matches(d)).collect();
         if let Some((field, ascending)) = &q.order_by {
             let sort_key = |d: &Value| -> String {
@@ -823,6 +867,81 @@ async fn list(
         envelope(StatusCode::OK, 0, "", json!({"results": page, "total": total}))
     })
     .await
+}
+
+/// A page of a listing the index answers: live domains by id (no order, or `order_by.id`),
+/// or some of them by name; `None` for any other filter or order.
+fn indexed_page(s: &mut SandboxState, q: &ListQuery) -> Option<Reply> {
+    let plain = q.id.is_none()
+        && q.full_name.is_none()
+        && q.pattern.is_none()
+        && q.extension.is_none()
+        && q.status.is_none()
+        && q.status_not_equal.is_empty()
+        && !q.is_deleted.unwrap_or(false);
+    let ascending = match &q.order_by {
+        None => true,
+        Some((field, ascending)) if field == "id" => *ascending,
+        Some(_) => return None,
+    };
+    if !plain {
+        return None;
+    }
+    let ids: Vec<u64> = if q.names.is_empty() {
+        let live = &s.index().live;
+        let total = live.len();
+        let window: Vec<u64> = if ascending {
+            live.iter().skip(q.offset).take(q.limit).copied().collect()
+        } else {
+            live.iter()
+                .rev()
+                .skip(q.offset)
+                .take(q.limit)
+                .copied()
+                .collect()
+        };
+        let page: Vec<Value> = window
+            .iter()
+            .filter_map(|id| s.domains.get(id).cloned())
+            .collect();
+        return Some(envelope(
+            StatusCode::OK,
+            0,
+            "",
+            json!({"results": page, "total": total}),
+        ));
+    } else {
+        let index = s.index();
+        let mut ids: Vec<u64> = q
+            .names
+            .iter()
+            .flat_map(|n| index.by_name.get(n).into_iter().flatten().copied())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let mut results: Vec<&Value> = ids
+        .iter()
+        .filter_map(|id| s.domains.get(id))
+        .filter(|d| !d["is_deleted"].as_bool().unwrap_or(false))
+        .collect();
+    if !ascending {
+        results.reverse();
+    }
+    let total = results.len();
+    let page: Vec<Value> = results
+        .into_iter()
+        .skip(q.offset)
+        .take(q.limit)
+        .cloned()
+        .collect();
+    Some(envelope(
+        StatusCode::OK,
+        0,
+        "",
+        json!({"results": page, "total": total}),
+    ))
 }
 
 /// Calls that take no query key refuse every one.
@@ -871,6 +990,7 @@ async fn update(
             return refused;
         }
         see(s, "PUT /domains/{id} body", body_keys(&body));
+        // An update changes neither an id, a name nor is_deleted: the index stays.
         let Some(domain) = id.parse::<u64>().ok().and_then(|id| s.domains.get_mut(&id)) else {
             return envelope(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -290,6 +290,58 @@ async fn listing_filters_behave_as_documented() {
     assert_eq!((status, v["code"].clone()), (401, json!(196)));
 }
 
+/// The listing's index (pages in O(page)) answers exactly as looking at every domain does:
+/// a filter the index does not serve (`status_not_equal=FAI`, no domain is FAI) takes the
+/// full scan, and both must give the same pages and totals; a renamed domain is found by
+/// its new name at once.
+#[tokio::test]
+async fn indexed_pages_are_the_pages_a_full_scan_gives() {
+    let mut domains = generated_domains(250);
+    for i in [3, 40, 41, 199] {
+        domains[i]["is_deleted"] = json!(true);
+    }
+    let sandbox = Sandbox::start(Seed::new(domains), 0).await.unwrap();
+    let (_, answer) = login(&sandbox).await;
+    let token = answer["data"]["token"].as_str().unwrap().to_string();
+    let mut compared = 0;
+    for order in ["", "&order_by.id=asc", "&order_by.id=desc"] {
+        for (offset, limit) in [
+            (0, 100),
+            (100, 100),
+            (200, 100),
+            (7, 13),
+            (245, 10),
+            (300, 5),
+        ] {
+            let query = format!("/domains?offset={offset}&limit={limit}{order}");
+            let (_, indexed) = get(&sandbox, &token, &query).await;
+            let (_, scanned) =
+                get(&sandbox, &token, &format!("{query}&status_not_equal=FAI")).await;
+            assert_eq!(indexed["data"], scanned["data"], "{query}");
+            assert_eq!(indexed["data"]["total"], json!(246), "{query}");
+            compared += 1;
+        }
+    }
+    let names = "/domains?domain_names=domain-000004.com&domain_names=domain-000005.nl&domain_names=DOMAIN-000010.eu&domain_names=none.com";
+    let (_, indexed) = get(&sandbox, &token, names).await;
+    let (_, scanned) = get(&sandbox, &token, &format!("{names}&status_not_equal=FAI")).await;
+    assert_eq!(indexed["data"], scanned["data"]);
+    assert_eq!(
+        indexed["data"]["total"],
+        json!(2),
+        "the deleted one is left out: {indexed}"
+    );
+    assert_eq!(compared, 18);
+
+    sandbox.edit_domain("domain-000010.eu", |d| {
+        d["domain"]["name"] = json!("renamed")
+    });
+    let (_, v) = get(&sandbox, &token, "/domains?domain_names=renamed.eu").await;
+    assert_eq!(v["data"]["results"][0]["id"], json!(10), "{v}");
+    let (_, v) = get(&sandbox, &token, "/domains?domain_names=domain-000010.eu").await;
+    assert_eq!(v["data"]["total"], json!(0), "{v}");
+}
+
 /// The backticked words of `DOMAIN.md` between two markers.
 fn domain_md_words(from: &str, to: &str) -> Vec<String> {
     let path = shared("DOMAIN.md");
