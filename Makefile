@@ -10,7 +10,7 @@ export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
 DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
 
-.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint rust-test js js-test php php-test report-test report-screenshot bench deb deb-test deb-package
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint rust-test js js-test php php-test report-test report-screenshot bless bench deb deb-test deb-package
 
 test: deps fmt lint rust-test js-test php-test report-test deb-test
 	@echo "make test: all checks passed"
@@ -132,6 +132,12 @@ report-test: php deps-chromium
 
 report-screenshot: report-test
 	cp $(TARGET)/report.png docs/report.png
+
+# After a deliberate rule change: every scenario's expected answer as the engine gives it
+# now (fixtures/scenarios, fixtures/reports). Tests never write them; read the diff.
+bless:
+	$(CARGO) run -q -p opsync-engine --example bless
+	@git status --short fixtures/
 
 bench:
 	$(CARGO) bench -p opsync-engine

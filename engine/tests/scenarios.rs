@@ -1,8 +1,8 @@
 //! The shared scenarios in `fixtures/scenarios/`: every request there has an expected
 //! answer, compared byte for byte.
 //!
-//! After a deliberate rule change, `OPSYNC_BLESS=1 cargo test -p opsync-engine --test
-//! scenarios` rewrites the expected files; review the diff before committing it.
+//! After a deliberate rule change, `make bless` (engine/examples/bless.rs) rewrites the
+//! expected files; review the diff before committing it. A test run never writes them.
 
 use std::collections::BTreeSet;
 
@@ -20,28 +20,11 @@ fn answer(request: &[u8]) -> Expected {
     }
 }
 
-fn blessing() -> bool {
-    std::env::var("OPSYNC_BLESS").as_deref() == Ok("1")
-}
-
 #[test]
 fn every_scenario_gives_its_expected_answer() {
     let mut failures = Vec::new();
     for scenario in scenarios::all() {
         let got = answer(&scenario.request);
-        if blessing() {
-            let dir = scenarios::dir();
-            for stale in ["response.json", "error.txt"] {
-                let _ = std::fs::remove_file(dir.join(format!("{}.{stale}", scenario.name)));
-            }
-            let (kind, bytes) = match &got {
-                Expected::Response(bytes) => ("response.json", bytes.clone()),
-                Expected::Error(line) => ("error.txt", line.clone().into_bytes()),
-                Expected::Missing => unreachable!("answer() always answers"),
-            };
-            std::fs::write(dir.join(format!("{}.{kind}", scenario.name)), bytes).unwrap();
-            continue;
-        }
         if got != scenario.expected {
             let shown = match &got {
                 Expected::Response(b) => String::from_utf8_lossy(b).into_owned(),
@@ -59,11 +42,15 @@ fn every_scenario_gives_its_expected_answer() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\n\nAfter a deliberate change: make bless, then read git diff fixtures/",
+        failures.join("\n\n")
+    );
 }
 
 /// The report scenarios (contract v1.2 and on): each input renders to its expected report
-/// or error, byte for byte; `OPSYNC_BLESS=1` writes them as for the decide scenarios.
+/// or error, byte for byte (`make bless` writes them).
 #[test]
 fn every_report_scenario_gives_its_expected_report() {
     let mut failures = Vec::new();
@@ -80,24 +67,15 @@ fn every_report_scenario_gives_its_expected_report() {
             }
             Err(e) => Expected::Error(format!("{e}\n")),
         };
-        if blessing() {
-            let dir = scenarios::reports_dir();
-            for stale in ["report.json", "error.txt"] {
-                let _ = std::fs::remove_file(dir.join(format!("{}.{stale}", scenario.name)));
-            }
-            let (kind, bytes) = match &got {
-                Expected::Response(bytes) => ("report.json", bytes.clone()),
-                Expected::Error(line) => ("error.txt", line.clone().into_bytes()),
-                Expected::Missing => unreachable!(),
-            };
-            std::fs::write(dir.join(format!("{}.{kind}", scenario.name)), bytes).unwrap();
-            continue;
-        }
         if got != scenario.expected {
             failures.push(format!("{}: {got:?}", scenario.name));
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{}\n\nAfter a deliberate change: make bless, then read git diff fixtures/",
+        failures.join("\n\n")
+    );
 }
 
 /// The fields that tell a host what to write were added to the v1 response; every v1
@@ -131,9 +109,6 @@ fn the_v1_fields_are_as_v1_gave_them() {
 
 #[test]
 fn there_are_enough_scenarios_and_each_has_one_expected_answer() {
-    if blessing() {
-        return; // the files are being rewritten by the other test
-    }
     let list = scenarios::all();
     let answered = list
         .iter()
@@ -154,9 +129,6 @@ fn there_are_enough_scenarios_and_each_has_one_expected_answer() {
 
 #[test]
 fn scenarios_exercise_every_notice_code_and_policy_field() {
-    if blessing() {
-        return; // the files are being rewritten by the other test
-    }
     let mut codes = BTreeSet::new();
     let mut fields = BTreeSet::new();
     for scenario in scenarios::all() {

@@ -467,8 +467,11 @@ fn decide(
             _ => return Err(CallError::Invalid(message).into()),
         }
     };
+    // The request (the listing's records above all) goes before the answer is read.
+    drop(request);
     let response: Response = serde_json::from_slice(&answer)
         .map_err(|e| CallError::Host(format!("the engine's answer: {e}")))?;
+    drop(answer);
     tracing::info!(
         changed = response.summary.changed_rows,
         errors = response.summary.errors,

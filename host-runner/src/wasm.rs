@@ -238,12 +238,17 @@ impl WasmEngine {
         let packed = entry
             .call(&mut store, (ptr, len))
             .map_err(|e| trap_error(e, &store, budget, input.len()))?;
-        let answer = read_answer(&instance, &mut store, packed)?;
-        // The store, and with it every byte the call touched, is dropped here.
-        match answer.split_first() {
-            Some((0, body)) => Ok(body.to_vec()),
-            Some((1, message)) => Err(CallError::Invalid(
-                String::from_utf8_lossy(message).into_owned(),
+        let mut answer = read_answer(&instance, &mut store, packed)?;
+        // The store, and with it every byte the call touched, goes before the answer is
+        // looked at; the answer is moved, not copied again.
+        drop(store);
+        match answer.first().copied() {
+            Some(0) => {
+                answer.remove(0);
+                Ok(answer)
+            }
+            Some(1) => Err(CallError::Invalid(
+                String::from_utf8_lossy(&answer[1..]).into_owned(),
             )),
             _ => Err(CallError::Host(
                 "engine.wasm gave an answer without a status byte".into(),
