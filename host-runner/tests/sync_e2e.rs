@@ -756,8 +756,18 @@ async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
         "a look-up is never a complete listing"
     );
     assert_eq!(
+        world.sandbox.names_asked(),
+        [["example.com", "zero.nl"]],
+        "the first batch: the two lowest ids, never synced"
+    );
+    assert_eq!(
         world.row(12).await,
         "Active|2026-05-20|2026-05-10|2026-05-10"
+    );
+    assert_eq!(
+        world.row(13).await,
+        "Active|2027-01-31|2027-01-21|2027-01-21",
+        "the batch's second row synced too"
     );
     assert_eq!(
         world.row(14).await,
@@ -779,12 +789,24 @@ async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
         json!(0),
         "rows 14 and 15 need nothing"
     );
+    let asked = world.sandbox.names_asked();
+    assert_eq!(
+        asked[1..],
+        [vec!["gone.com", "pen.com"], vec!["gone.com"]],
+        "the second batch: the next two never synced (gone.com then looked up among the \
+         deleted)"
+    );
     let third = world.opsync(&["sync", "--batch", "2", "--json"]).await;
     let summary = json_of(&third);
     assert_eq!(
         summary["summary"]["rows"],
         json!(2),
         "row 16, then the oldest synced (12)"
+    );
+    assert_eq!(
+        world.sandbox.names_asked()[3..],
+        [vec!["fraud.com", "example.com"]],
+        "the third batch: the last never synced (16), then the oldest synced, lowest id (12)"
     );
     world.finish().await;
 }

@@ -215,6 +215,8 @@ struct SandboxState {
     shifted: bool,
     /// The query (and body) keys each kind of call was sent, refused ones included.
     seen: BTreeMap<String, BTreeSet<String>>,
+    /// The `domain_names` of each look-up by name, in the order they came.
+    names_asked: Vec<Vec<String>>,
 }
 
 impl SandboxState {
@@ -234,6 +236,7 @@ impl SandboxState {
             blocked: false,
             shifted: false,
             seen: BTreeMap::new(),
+            names_asked: Vec::new(),
             index: None,
         }
     }
@@ -361,6 +364,12 @@ impl Sandbox {
     /// body keys, ...), refused ones included.
     pub fn seen_keys(&self) -> BTreeMap<String, BTreeSet<String>> {
         lock(&self.shared).seen.clone()
+    }
+
+    /// The `domain_names` of each look-up by name so far (deleted ones' included), in the
+    /// order the calls came: which rows a batch looked up.
+    pub fn names_asked(&self) -> Vec<Vec<String>> {
+        lock(&self.shared).names_asked.clone()
     }
 
     /// Back to the seed: domains, tokens, faults, counters.
@@ -817,6 +826,9 @@ async fn list(
             Ok(q) => q,
             Err(reply) => return reply,
         };
+        if !q.names.is_empty() {
+            s.names_asked.push(q.names.clone());
+        }
         if s.faults.ignore_domain_names {
             q.names.clear();
         }
