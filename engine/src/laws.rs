@@ -40,7 +40,9 @@ pub const LAWS: &[Law] = &[
     Law {
         name: "law 2: each side leads its own fields",
         statement: "WHMCS changes touch only status and dates, Openprovider changes only \
-                    auto-renew and WHOIS privacy",
+                    auto-renew and WHOIS privacy; changing Openprovider's auto-renew and \
+                    privacy moves no WHMCS change or update, changing WHMCS's dates moves no \
+                    Openprovider change or PUT body",
         check: Check::Request(each_side_leads_its_own_fields),
     },
     Law {
@@ -54,6 +56,12 @@ pub const LAWS: &[Law] = &[
         statement: "rows in a protected status, and rows without an Openprovider record, \
                     get no changes",
         check: Check::Request(protected_and_unpaired_rows_never_change),
+    },
+    Law {
+        name: "the summary is the results counted",
+        statement: "one result per WHMCS row, in the request's order, and every summary \
+                    count is the count over the results",
+        check: Check::Request(summary_is_the_results_counted),
     },
     Law {
         name: "the writes are the changes",
@@ -255,6 +263,162 @@ fn each_side_leads_its_own_fields(req: &Value) -> Result<(), String> {
                 || format!("an Openprovider change of {key}"),
             )?;
         }
+    }
+
+    // What the other side leads never moves a side's changes. (A brake that holds one
+    // answer and not the other moves everything: such pairs are not compared.)
+    let mut flipped = req.clone();
+    for d in domains_mut(&mut flipped) {
+        let autorenew = match d.get("autorenew").and_then(Value::as_str) {
+            Some("on") => "off",
+            Some("off") => "default",
+            _ => "on",
+        };
+        let private = d.get("is_private_whois_enabled").and_then(Value::as_bool);
+        d.insert("autorenew".into(), json!(autorenew));
+        d.insert(
+            "is_private_whois_enabled".into(),
+            json!(!private.unwrap_or(false)),
+        );
+    }
+    compare_side(
+        &response,
+        &flipped,
+        ["whmcs_changes", "whmcs_update"],
+        "Openprovider's auto-renew and privacy",
+    )?;
+    let mut redated = req.clone();
+    for row in redated["whmcs"].as_array_mut().into_iter().flatten() {
+        if let Some(row) = row.as_object_mut() {
+            for (column, day) in [
+                ("expirydate", "2031-02-20"),
+                ("nextduedate", "2031-02-10"),
+                ("nextinvoicedate", "2031-02-10"),
+            ] {
+                if row.contains_key(column) {
+                    row.insert(column.into(), json!(day));
+                }
+            }
+        }
+    }
+    compare_side(
+        &response,
+        &redated,
+        ["openprovider_changes", "openprovider_update"],
+        "WHMCS's dates",
+    )
+}
+
+/// The Openprovider domain objects of a request, to change.
+fn domains_mut(req: &mut Value) -> impl Iterator<Item = &mut serde_json::Map<String, Value>> {
+    req["openprovider"]["domains"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+}
+
+/// `fields` of every result are the same in the answer to `changed` as in `answer`, unless
+/// the brake held either.
+fn compare_side(
+    answer: &Value,
+    changed: &Value,
+    fields: [&str; 2],
+    what: &str,
+) -> Result<(), String> {
+    let bytes = decide_json(&serde_json::to_vec(changed).unwrap_or_default())
+        .map_err(|e| format!("changing {what} made the request invalid: {e}"))?;
+    let other: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let held = |v: &Value| v["summary"]["held"].as_bool().unwrap_or(false);
+    if held(answer) || held(&other) {
+        return Ok(());
+    }
+    let before = answer["results"].as_array().cloned().unwrap_or_default();
+    let after = other["results"].as_array().cloned().unwrap_or_default();
+    ensure(before.len() == after.len(), || {
+        format!("changing {what} changed the number of results")
+    })?;
+    for (b, a) in before.iter().zip(&after) {
+        for field in fields {
+            ensure(b[field] == a[field], || {
+                format!(
+                    "changing {what} moved row {}'s {field}: {} became {}",
+                    b["whmcs_id"], b[field], a[field]
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn summary_is_the_results_counted(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let rows = req["whmcs"].as_array().cloned().unwrap_or_default();
+    ensure(response.results.len() == rows.len(), || {
+        format!("{} results for {} rows", response.results.len(), rows.len())
+    })?;
+    for (i, (r, row)) in response.results.iter().zip(&rows).enumerate() {
+        let id = match &row["id"] {
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            other => other.as_u64(),
+        };
+        ensure(id == Some(r.whmcs_id), || {
+            format!(
+                "result {i} is row {}, the request's row {i} is {}",
+                r.whmcs_id, row["id"]
+            )
+        })?;
+    }
+    let count = |f: &dyn Fn(&crate::RowResult) -> u64| response.results.iter().map(f).sum::<u64>();
+    let s = &response.summary;
+    let severity = |r: &crate::RowResult, sev: crate::Severity| {
+        r.notices.iter().filter(|n| n.severity == sev).count() as u64
+    };
+    let expected = [
+        ("rows", s.rows, response.results.len() as u64),
+        (
+            "changed_rows",
+            s.changed_rows,
+            count(&|r| {
+                u64::from(!r.whmcs_changes.is_empty() || !r.openprovider_changes.is_empty())
+            }),
+        ),
+        (
+            "whmcs_updates",
+            s.whmcs_updates,
+            count(&|r| u64::from(!r.whmcs_changes.is_empty())),
+        ),
+        (
+            "openprovider_updates",
+            s.openprovider_updates,
+            count(&|r| u64::from(!r.openprovider_changes.is_empty())),
+        ),
+        (
+            "errors",
+            s.errors,
+            count(&|r| severity(r, crate::Severity::Error)),
+        ),
+        (
+            "warnings",
+            s.warnings,
+            count(&|r| severity(r, crate::Severity::Warning)),
+        ),
+    ];
+    for (name, got, want) in expected {
+        ensure(got == want, || {
+            format!("summary.{name} is {got}, the results count {want}")
+        })?;
+    }
+    if s.held {
+        let held = count(&|r| {
+            u64::from(r.held_whmcs_changes.is_some() || r.held_openprovider_changes.is_some())
+        });
+        ensure(s.held_rows == Some(held), || {
+            format!(
+                "summary.held_rows is {:?}, {held} results hold changes",
+                s.held_rows
+            )
+        })?;
     }
     Ok(())
 }
