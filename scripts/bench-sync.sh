@@ -46,7 +46,10 @@ base_url = "$base"
 TOML
     # Warm the module cache so the run measures the sync, not the one-off compile.
     target/release/opsync decide fixtures/scenarios/empty-snapshots.request.json > /dev/null
-    /usr/bin/time -f "%e %M %U %S" -o "$work/time" target/release/opsync sync --config "$work/opsync.toml" --lookup "$strategy" --json > "$work/out.json"
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" target/release/opsync sync --config "$work/opsync.toml" --lookup "$strategy" --json -v > "$work/out.json" 2> "$work/log"
+    # Resident memory after each step (the -v log's step lines), for the memory table.
+    memory=$(sed -n 's/.*step done step="\([a-z_]*\)" seconds=[0-9.]* rss_mib=\([0-9]*\) peak_mib=\([0-9]*\).*/\1 \2\/\3/p' "$work/log" | tr '\n' ' ')
+    memory_table+="| $n | $strategy | $memory |"$'\n'
     read -r wall rss user sys < "$work/time"
     cpu=$(python3 -c "print(f'{$user + $sys:.2f}')")
     # The sandbox's own CPU (user + system) from /proc, in seconds.
@@ -71,3 +74,8 @@ echo
 echo "| domains | strategy | $step_names |"
 echo "|---|---|$(echo "$step_names" | sed 's/[^|]*/---/g')|"
 printf '%s' "$steps_table"
+
+echo
+echo "Resident memory after each step, now/peak MiB (\`-v\` log):"
+echo
+printf '%s' "$memory_table"

@@ -72,7 +72,14 @@ impl Clock {
     fn stop(&mut self) {
         if let Some((step, at)) = self.current.take() {
             let seconds = at.elapsed().as_secs_f64();
-            tracing::info!(step, seconds = %format!("{seconds:.3}"), "step done");
+            let (rss, peak) = memory_mib();
+            tracing::info!(
+                step,
+                seconds = %format!("{seconds:.3}"),
+                rss_mib = rss,
+                peak_mib = peak,
+                "step done"
+            );
             self.done.push(StepTime {
                 step: step.into(),
                 seconds,
@@ -84,6 +91,20 @@ impl Clock {
         self.stop();
         self.done.clone()
     }
+}
+
+/// The process's resident memory now and at its peak, in MiB (Linux; 0 elsewhere): the
+/// `-v` log gives them with each step, so a memory figure can be traced to its step.
+fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kib| kib / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The exit status of a completed run: 5 its report could not be mailed, 8 the brake
@@ -429,7 +450,7 @@ fn decide(
     failures: &mut Vec<Failure>,
 ) -> Result<Response, RunError> {
     let answer = loop {
-        let message = match engine.decide(&request.to_json(), Limits::default()) {
+        let message = match engine.decide_owned(request.to_json(), Limits::default()) {
             Ok(answer) => break answer,
             Err(CallError::Invalid(message)) => message,
             Err(e) => return Err(e.into()),

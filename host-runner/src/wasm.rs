@@ -171,6 +171,13 @@ impl WasmEngine {
         self.answer(Verb::Decide, request, limits)
     }
 
+    /// [`WasmEngine::decide`] on a request the caller hands over: its bytes are freed once
+    /// they are in the engine's memory, before the engine runs, so a large request is
+    /// never held twice while it is decided.
+    pub fn decide_owned(&self, request: Vec<u8>, limits: Limits) -> Result<Vec<u8>, CallError> {
+        self.call_input(Verb::Decide.export(), Input::Owned(request), limits)
+    }
+
     /// `{response, dry_run?, send_empty?, failures?}` in, `{send, subject, text, html}` out.
     pub fn render_report(&self, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
         self.answer(Verb::RenderReport, input, limits)
@@ -212,13 +219,23 @@ impl WasmEngine {
     }
 
     fn call(&self, export: &str, input: &[u8], limits: Limits) -> Result<Vec<u8>, CallError> {
-        let len = u32::try_from(input.len()).map_err(|_| {
-            CallError::Host(format!("a {}-byte input does not fit wasm32", input.len()))
+        self.call_input(export, Input::Borrowed(input), limits)
+    }
+
+    fn call_input(
+        &self,
+        export: &str,
+        input: Input<'_>,
+        limits: Limits,
+    ) -> Result<Vec<u8>, CallError> {
+        let input_len = input.bytes().len();
+        let len = u32::try_from(input_len).map_err(|_| {
+            CallError::Host(format!("a {input_len}-byte input does not fit wasm32"))
         })?;
-        let budget = limits.fuel_for(input.len());
-        let mut store = self.store(limits, input.len())?;
+        let budget = limits.fuel_for(input_len);
+        let mut store = self.store(limits, input_len)?;
         let instance = Instance::new(&mut store, &self.module, &[])
-            .map_err(|e| trap_error(e, &store, budget, input.len()))?;
+            .map_err(|e| trap_error(e, &store, budget, input_len))?;
         let alloc = instance
             .get_typed_func::<u32, u32>(&mut store, "alloc")
             .map_err(host_error)?;
@@ -231,13 +248,15 @@ impl WasmEngine {
 
         let ptr = alloc
             .call(&mut store, len)
-            .map_err(|e| trap_error(e, &store, budget, input.len()))?;
+            .map_err(|e| trap_error(e, &store, budget, input_len))?;
         memory
-            .write(&mut store, ptr as usize, input)
+            .write(&mut store, ptr as usize, input.bytes())
             .map_err(|_| CallError::Host("the input buffer lies outside engine memory".into()))?;
+        // The engine has its copy: an input handed over is freed before the engine runs.
+        drop(input);
         let packed = entry
             .call(&mut store, (ptr, len))
-            .map_err(|e| trap_error(e, &store, budget, input.len()))?;
+            .map_err(|e| trap_error(e, &store, budget, input_len))?;
         let mut answer = read_answer(&instance, &mut store, packed)?;
         // The store, and with it every byte the call touched, goes before the answer is
         // looked at; the answer is moved, not copied again.
@@ -284,6 +303,21 @@ impl WasmEngine {
             .map_err(host_error)?;
         let left = store.get_fuel().map_err(host_error)?;
         Ok((u64::MAX / 2 - left, memory.data_size(&store)))
+    }
+}
+
+/// An engine call's input: lent by the caller, or handed over (freed once copied in).
+enum Input<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+impl Input<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Input::Borrowed(bytes) => bytes,
+            Input::Owned(bytes) => bytes,
+        }
     }
 }
 

@@ -261,11 +261,26 @@ impl Whmcs {
     /// opsync cannot even read (an id that is no positive number) come back apart, for the
     /// report: one bad row never stops a run.
     pub async fn read(&self, batch: Option<usize>) -> Result<RowsRead, StoreError> {
-        let rows = match batch {
-            Some(limit) => self.batch_query(limit).await?,
-            None => self.all_query().await?,
-        };
-        Ok(read_rows(&rows))
+        match batch {
+            Some(limit) => Ok(read_rows(&self.batch_query(limit).await?)),
+            None => self.read_all().await,
+        }
+    }
+
+    /// Every Openprovider row, each decoded as it arrives: the driver's rows are never
+    /// all held at once.
+    async fn read_all(&self) -> Result<RowsRead, StoreError> {
+        use futures_util::TryStreamExt;
+        let sql = format!(
+            "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
+            columns()
+        );
+        let mut read = RowsRead::default();
+        let mut rows = sqlx::query(&sql).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await.map_err(query_error)? {
+            read_row(&mut read, &row);
+        }
+        Ok(read)
     }
 
     async fn batch_query(&self, limit: usize) -> Result<Vec<AnyRow>, StoreError> {
@@ -280,17 +295,6 @@ impl Whmcs {
         );
         sqlx::query(&sql)
             .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query_error)
-    }
-
-    async fn all_query(&self) -> Result<Vec<AnyRow>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
-            columns()
-        );
-        sqlx::query(&sql)
             .fetch_all(&self.pool)
             .await
             .map_err(query_error)
@@ -772,16 +776,21 @@ pub struct Unreadable {
 fn read_rows(rows: &[AnyRow]) -> RowsRead {
     let mut read = RowsRead::default();
     for row in rows {
-        match domain_row(row) {
-            Ok(r) => read.rows.push(r),
-            Err(e) => read.unreadable.push(Unreadable {
-                id: text_at(row, 1).unwrap_or_default(),
-                domain: text_at(row, 2).unwrap_or_default(),
-                why: e.to_string(),
-            }),
-        }
+        read_row(&mut read, row);
     }
     read
+}
+
+/// One row into `read`: a row the engine can take, or one left out, saying why.
+fn read_row(read: &mut RowsRead, row: &AnyRow) {
+    match domain_row(row) {
+        Ok(r) => read.rows.push(r),
+        Err(e) => read.unreadable.push(Unreadable {
+            id: text_at(row, 1).unwrap_or_default(),
+            domain: text_at(row, 2).unwrap_or_default(),
+            why: e.to_string(),
+        }),
+    }
 }
 
 /// A row selected with [`columns`]: `userid` first, then the engine's columns.

@@ -130,7 +130,7 @@ impl ClientConfig {
             base_url: DEFAULT_BASE_URL.to_string(),
             credentials,
             token_cache: None,
-            concurrency: 4,
+            concurrency: 8,
             page_size: 500,
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),

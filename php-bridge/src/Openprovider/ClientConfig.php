@@ -16,7 +16,7 @@ final class ClientConfig
         public readonly string $username,
         public readonly string $password,
         public readonly ?string $tokenCache = null,
-        public readonly int $concurrency = 4,
+        public readonly int $concurrency = 8,
         public readonly int $pageSize = 500,
         public readonly float $timeoutSeconds = 30.0,
         public readonly RetryPolicy $retry = new RetryPolicy(),
