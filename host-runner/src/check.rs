@@ -503,7 +503,14 @@ async fn check_openprovider(
         });
     }
     if live_api {
-        probe_api(&client, page.map(|p| p.domains), checks).await;
+        // The probes read a page of records as values (one page: cheap).
+        let values = page.map(|p| {
+            p.domains
+                .iter()
+                .filter_map(|d| serde_json::from_str(d.get()).ok())
+                .collect()
+        });
+        probe_api(&client, values, checks).await;
     }
 }
 

@@ -9,15 +9,50 @@
 //! admin reads is the engine's report. A side's activity lines are written only when that
 //! side's write went through. A dry run (notify only) reads everything and writes nothing.
 
-use opsync_engine::contract::{LookupError, OpenproviderSnapshot, Request, WhmcsRow};
+use opsync_engine::contract::{LookupError, WhmcsRow};
 use opsync_engine::{Failure, Links, Report, ReportInput, Response, RowClient, Side, Tracking};
 
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::openprovider::Client;
+use crate::openprovider::{name_of, Record};
 use crate::progress::Progress;
 use crate::wasm::{CallError, Limits, WasmEngine};
 use crate::whmcs::{Applied, DomainRow, Whmcs};
+
+/// What the run read from Openprovider: each record as the API wrote it.
+#[derive(Debug, serde::Serialize)]
+struct Snapshot {
+    complete: bool,
+    domains: Vec<Record>,
+}
+
+/// The decide request, in contract v1's shape (`opsync_engine::contract::Request`), each
+/// Openprovider record the API's own JSON text: 100k records as text cost a fraction of
+/// 100k trees of values, and the engine reads the same fields either way.
+#[derive(serde::Serialize)]
+struct Request {
+    policy: opsync_engine::Policy,
+    whmcs: Vec<WhmcsRow>,
+    openprovider: Snapshot,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lookup_errors: Vec<LookupError>,
+}
+
+impl Request {
+    fn to_json(&self) -> Vec<u8> {
+        // Plain structs, strings and JSON text: serialising cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Records from values (the look-ups by name, which are few).
+fn records(values: Vec<serde_json::Value>) -> Vec<Record> {
+    values
+        .iter()
+        .filter_map(|v| serde_json::value::to_raw_value(v).ok())
+        .collect()
+}
 
 /// Batches this small are looked up by name instead of listing the whole account.
 const LOOKUP_BELOW: usize = 100;
@@ -332,7 +367,7 @@ async fn read_openprovider(
     config: &Config,
     options: RunOptions,
     rows: &[DomainRow],
-) -> Result<(OpenproviderSnapshot, Vec<LookupError>), RunError> {
+) -> Result<(Snapshot, Vec<LookupError>), RunError> {
     let by_name = match options.lookup {
         Lookup::Auto => config.batch_size.is_some() && rows.len() < LOOKUP_BELOW,
         Lookup::Bulk => false,
@@ -348,9 +383,9 @@ async fn read_openprovider(
         } else {
             client.lookup(&names).await?
         };
-        let snapshot = OpenproviderSnapshot {
+        let snapshot = Snapshot {
             complete: false,
-            domains: found.domains,
+            domains: records(found.domains),
         };
         (snapshot, found.errors)
     } else {
@@ -358,7 +393,7 @@ async fn read_openprovider(
         for problem in &listing.problems {
             tracing::warn!(%problem, "the Openprovider listing is not complete");
         }
-        let snapshot = OpenproviderSnapshot {
+        let snapshot = Snapshot {
             complete: listing.complete,
             domains: listing.domains,
         };
@@ -374,12 +409,9 @@ async fn read_openprovider(
 }
 
 /// `name.extension` of a domain object, in the form the engine pairs in.
-fn record_name(domain: &serde_json::Value) -> Option<String> {
-    opsync_engine::lookup_name(&format!(
-        "{}.{}",
-        domain["domain"]["name"].as_str()?,
-        domain["domain"]["extension"].as_str()?
-    ))
+fn record_name(record: &serde_json::value::RawValue) -> Option<String> {
+    let (name, extension) = name_of(record)?;
+    opsync_engine::lookup_name(&format!("{name}.{extension}"))
 }
 
 /// Contract v1.1: the rows Openprovider's listing lacks (a complete listing) or did not
@@ -388,11 +420,14 @@ fn record_name(domain: &serde_json::Value) -> Option<String> {
 async fn add_deleted(
     client: &Client,
     rows: &[DomainRow],
-    mut snapshot: OpenproviderSnapshot,
+    mut snapshot: Snapshot,
     mut errors: Vec<LookupError>,
-) -> Result<(OpenproviderSnapshot, Vec<LookupError>), RunError> {
-    let listed: std::collections::HashSet<String> =
-        snapshot.domains.iter().filter_map(record_name).collect();
+) -> Result<(Snapshot, Vec<LookupError>), RunError> {
+    let listed: std::collections::HashSet<String> = snapshot
+        .domains
+        .iter()
+        .filter_map(|d| record_name(d))
+        .collect();
     let not_found: std::collections::HashSet<String> = errors
         .iter()
         .filter(|e| e.kind == opsync_engine::contract::LookupKind::NotFound)
@@ -414,13 +449,14 @@ async fn add_deleted(
     if missing.is_empty() {
         return Ok((snapshot, errors));
     }
-    let deleted = client.lookup_deleted(&missing).await?;
+    let deleted = records(client.lookup_deleted(&missing).await?);
     tracing::info!(
         asked = missing.len(),
         found = deleted.len(),
         "looked up missing domains among the deleted"
     );
-    let found: std::collections::HashSet<String> = deleted.iter().filter_map(record_name).collect();
+    let found: std::collections::HashSet<String> =
+        deleted.iter().filter_map(|d| record_name(d)).collect();
     errors.retain(|e| {
         e.kind != opsync_engine::contract::LookupKind::NotFound
             || !opsync_engine::lookup_name(&e.domain).is_some_and(|n| found.contains(&n))

@@ -6,15 +6,22 @@
 use std::collections::BTreeSet;
 
 use futures_util::stream::{self, StreamExt};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::transport::Call;
 use super::{ApiError, Client};
 
+/// One domain object as the API sent it: its JSON text, not a tree of values (100k of
+/// them as trees cost several times their text). [`id_of`] and [`name_of`] read what the
+/// host needs from it.
+pub type Record = Box<RawValue>;
+
 /// Every domain of the account, as far as the listing could tell.
 #[derive(Debug, Clone)]
 pub struct Listing {
-    pub domains: Vec<Value>,
+    pub domains: Vec<Record>,
     /// True only when the pages were consistent with each other.
     pub complete: bool,
     /// Why the listing is not complete.
@@ -26,7 +33,7 @@ pub struct Listing {
 pub struct Page {
     /// The `offset` it was asked for.
     pub offset: usize,
-    pub domains: Vec<Value>,
+    pub domains: Vec<Record>,
     /// The `total` the API reported with it.
     pub total: usize,
 }
@@ -67,8 +74,8 @@ impl Client {
             ("offset".to_string(), offset.to_string()),
             ("order_by.id".to_string(), "asc".to_string()),
         ];
-        let data = self.call(Call::get("/domains", &query)).await?;
-        let (domains, total) = page_of(&data)?;
+        let data = self.call_raw(Call::get("/domains", &query)).await?;
+        let (domains, total) = records_of(data.as_deref())?;
         Ok(Page {
             offset,
             domains,
@@ -102,10 +109,11 @@ pub fn judge(page_size: usize, total: usize, mut pages: Vec<Page>) -> Listing {
             ));
         }
         for d in page.domains {
-            if !d["id"].as_u64().is_some_and(|id| seen.insert(id)) {
+            let id = id_of(&d);
+            if !id.is_some_and(|id| seen.insert(id)) {
                 problems.push(format!(
                     "domain id {} was listed twice or has no id",
-                    d["id"]
+                    id.map_or("null".to_string(), |id| id.to_string())
                 ));
                 continue;
             }
@@ -122,7 +130,58 @@ pub fn judge(page_size: usize, total: usize, mut pages: Vec<Page>) -> Listing {
     }
 }
 
-/// A listing answer's `results` and `total`.
+/// A listing answer's `results` (each record's text) and `total`.
+fn records_of(data: Option<&RawValue>) -> Result<(Vec<Record>, usize), ApiError> {
+    #[derive(Deserialize)]
+    struct Data {
+        #[serde(default)]
+        results: Option<Vec<Record>>,
+        total: Option<Value>,
+    }
+    let unreadable = |why: String| ApiError::Unavailable {
+        attempts: 1,
+        last: why,
+    };
+    let data: Data = match data {
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|e| unreadable(format!("a listing that does not read: {e}")))?,
+        None => return Err(unreadable("a listing without a total".into())),
+    };
+    let total = data
+        .total
+        .and_then(|t| t.as_u64())
+        .ok_or_else(|| unreadable("a listing without a total".into()))?;
+    Ok((data.results.unwrap_or_default(), total as usize))
+}
+
+/// A record's `id`, when it is a whole number.
+pub fn id_of(record: &RawValue) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: Option<Value>,
+    }
+    serde_json::from_str::<Id>(record.get()).ok()?.id?.as_u64()
+}
+
+/// A record's `domain.name` and `domain.extension` (`None` when either is missing).
+pub fn name_of(record: &RawValue) -> Option<(String, String)> {
+    #[derive(Deserialize)]
+    struct Name {
+        name: Option<Value>,
+        extension: Option<Value>,
+    }
+    #[derive(Deserialize)]
+    struct Domain {
+        domain: Option<Name>,
+    }
+    let domain = serde_json::from_str::<Domain>(record.get()).ok()?.domain?;
+    Some((
+        domain.name?.as_str()?.to_string(),
+        domain.extension?.as_str()?.to_string(),
+    ))
+}
+
+/// A listing answer's `results` and `total`, from a value (look-ups by name).
 pub(super) fn page_of(data: &Value) -> Result<(Vec<Value>, usize), ApiError> {
     let results = data["results"].as_array().cloned().unwrap_or_default();
     let total = data["total"]
@@ -138,22 +197,22 @@ pub(super) fn page_of(data: &Value) -> Result<(Vec<Value>, usize), ApiError> {
 mod tests {
     use serde_json::json;
 
-    use super::{judge, Page};
+    use super::{id_of, judge, Page, Record};
+
+    fn record(value: serde_json::Value) -> Record {
+        serde_json::value::to_raw_value(&value).unwrap()
+    }
 
     fn page(offset: usize, ids: std::ops::Range<u64>, total: usize) -> Page {
         Page {
             offset,
-            domains: ids.map(|id| json!({"id": id})).collect(),
+            domains: ids.map(|id| record(json!({"id": id}))).collect(),
             total,
         }
     }
 
     fn ids(listing: &super::Listing) -> Vec<u64> {
-        listing
-            .domains
-            .iter()
-            .filter_map(|d| d["id"].as_u64())
-            .collect()
+        listing.domains.iter().filter_map(|d| id_of(d)).collect()
     }
 
     #[test]
@@ -204,7 +263,7 @@ mod tests {
         let mut first = page(0, 1..2, 2);
         first
             .domains
-            .push(json!({"domain": {"name": "x", "extension": "com"}}));
+            .push(record(json!({"domain": {"name": "x", "extension": "com"}})));
         let listing = judge(2, 2, vec![first]);
         assert!(!listing.complete);
         assert_eq!(ids(&listing), vec![1]);

@@ -32,7 +32,7 @@ mod token;
 mod transport;
 mod update;
 
-pub use listing::{judge, Listing, Page};
+pub use listing::{id_of, judge, name_of, Listing, Page, Record};
 pub use lookup::{full_name, Lookup};
 pub use update::Body;
 

@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{ApiError, Client, RetryPolicy, Secret};
@@ -32,7 +33,8 @@ impl<'a> Call<'a> {
 
 /// What one request came to, before retries are decided.
 enum Attempt {
-    Data(Value),
+    /// The envelope's `data`, as its JSON text (`None`: absent).
+    Data(Option<Box<RawValue>>),
     /// An envelope with a non-zero code.
     Code(i64, String),
     /// No usable answer: worth another try.
@@ -45,17 +47,34 @@ struct Envelope {
     #[serde(default)]
     desc: String,
     #[serde(default)]
-    data: Value,
+    data: Option<Box<RawValue>>,
+}
+
+/// `data` as a value (`null` when absent).
+fn value_of(data: Option<Box<RawValue>>) -> Result<Value, ApiError> {
+    match data {
+        None => Ok(Value::Null),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| ApiError::Unavailable {
+            attempts: 1,
+            last: format!("an answer that does not read back: {e}"),
+        }),
+    }
 }
 
 impl Client {
     /// A call with the session token: logs in when there is none, and once more when
     /// Openprovider says the token expired (196), then gives up.
     pub(super) async fn call(&self, call: Call<'_>) -> Result<Value, ApiError> {
+        value_of(self.call_raw(call).await?)
+    }
+
+    /// [`Client::call`], its `data` left as JSON text (a listing page is read from it
+    /// without building a tree of values).
+    pub(super) async fn call_raw(&self, call: Call<'_>) -> Result<Option<Box<RawValue>>, ApiError> {
         let mut rejected: Option<Secret> = None;
         loop {
             let token = self.token(rejected.as_ref()).await?;
-            match self.send(call, Some(&token)).await {
+            match self.send_raw(call, Some(&token)).await {
                 Err(ApiError::Business { code: 196, .. }) if rejected.is_none() => {
                     tracing::info!(
                         path = call.path,
@@ -75,6 +94,14 @@ impl Client {
         call: Call<'_>,
         token: Option<&Secret>,
     ) -> Result<Value, ApiError> {
+        value_of(self.send_raw(call, token).await?)
+    }
+
+    async fn send_raw(
+        &self,
+        call: Call<'_>,
+        token: Option<&Secret>,
+    ) -> Result<Option<Box<RawValue>>, ApiError> {
         let path = call.path;
         let policy = self.config.retry;
         let started = Instant::now();
