@@ -48,7 +48,9 @@ pub const LAWS: &[Law] = &[
     Law {
         name: "law 3: only known values are written",
         statement: "never an unknown date, a status outside WHMCS's ten, or auto-renew \"on\"; \
-                    a new expiry is the calendar day Openprovider wrote",
+                    a new expiry is the calendar day Openprovider wrote; a new due date is \
+                    the expiry after the decision minus the offset, a new invoice date the \
+                    new due date; every change's `from` is the request's value",
         check: Check::Request(writes_only_known_values),
     },
     Law {
@@ -448,17 +450,115 @@ fn writes_only_known_values(req: &Value) -> Result<(), String> {
                 format!("wrote autorenew {:?}", c.to)
             })?;
         }
+        let op = req["openprovider"]["domains"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| r.openprovider_id.is_some_and(|id| d["id"] == json!(id)));
         if let Some(c) = &w.expirydate {
-            let op = req["openprovider"]["domains"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|d| r.openprovider_id.is_some_and(|id| d["id"] == json!(id)));
             let written = op.and_then(|d| d[source].as_str()).unwrap_or("");
             ensure(written.starts_with(&c.to), || {
                 format!("expiry {} is not Openprovider's {source} {written:?}", c.to)
             })?;
         }
+        exact_dates_and_from_values(req, r, op)?;
+    }
+    Ok(())
+}
+
+/// Law 3's arithmetic, read independently of the engine's rules: the due date is the
+/// expiry after the decision minus the offset, the invoice date follows the due date, and
+/// each change starts from the request's own value.
+fn exact_dates_and_from_values(
+    req: &Value,
+    r: &crate::RowResult,
+    op: Option<&Value>,
+) -> Result<(), String> {
+    let rows = req["whmcs"].as_array().cloned().unwrap_or_default();
+    let Some(row) = rows.iter().find(|row| match &row["id"] {
+        Value::String(s) => s.trim().parse::<u64>().ok() == Some(r.whmcs_id),
+        other => other.as_u64() == Some(r.whmcs_id),
+    }) else {
+        return Ok(());
+    };
+    // A WHMCS date as the request holds it: text that is a calendar day, else unknown.
+    let day = |column: &str| row[column].as_str().filter(|t| parse_day(t).is_some());
+    let w = &r.whmcs_changes;
+    for (column, change) in [
+        ("expirydate", &w.expirydate),
+        ("nextduedate", &w.nextduedate),
+        ("nextinvoicedate", &w.nextinvoicedate),
+    ] {
+        if let Some(c) = change {
+            ensure(c.from.as_deref() == day(column), || {
+                format!(
+                    "{column} changes from {:?}, the row holds {}",
+                    c.from, row[column]
+                )
+            })?;
+        }
+    }
+    if let Some(c) = &w.status {
+        let held = row["status"].as_str().unwrap_or("").trim();
+        ensure(
+            c.from
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case(held)),
+            || format!("status changes from {:?}, the row holds {:?}", c.from, held),
+        )?;
+    }
+    if let Some(due) = &w.nextduedate {
+        let offset = req["policy"]["due_date_offset_days"].as_u64().unwrap_or(0);
+        let expiry = w
+            .expirydate
+            .as_ref()
+            .map(|c| c.to.clone())
+            .or_else(|| day("expirydate").map(str::to_string));
+        let target = expiry
+            .as_deref()
+            .and_then(parse_day)
+            .and_then(|e| e.checked_sub_days(chrono::Days::new(offset)));
+        ensure(
+            target.is_some_and(|t| t.format("%Y-%m-%d").to_string() == due.to),
+            || {
+                format!(
+                    "the due date {} is not the expiry {expiry:?} minus {offset} days",
+                    due.to
+                )
+            },
+        )?;
+    }
+    match (&w.nextinvoicedate, &w.nextduedate) {
+        (Some(invoice), Some(due)) => ensure(invoice.to == due.to, || {
+            format!(
+                "the invoice date {} is not the due date {}",
+                invoice.to, due.to
+            )
+        })?,
+        (Some(invoice), None) => {
+            return Err(format!(
+                "the invoice date moved to {} without the due date",
+                invoice.to
+            ))
+        }
+        _ => {}
+    }
+    let o = &r.openprovider_changes;
+    if let (Some(c), Some(op)) = (&o.autorenew, op) {
+        ensure(c.from.as_deref() == op["autorenew"].as_str(), || {
+            format!(
+                "autorenew changes from {:?}, the record holds {}",
+                c.from, op["autorenew"]
+            )
+        })?;
+    }
+    if let (Some(c), Some(op)) = (&o.is_private_whois_enabled, op) {
+        ensure(c.from == op["is_private_whois_enabled"].as_bool(), || {
+            format!(
+                "WHOIS privacy changes from {:?}, the record holds {}",
+                c.from, op["is_private_whois_enabled"]
+            )
+        })?;
     }
     Ok(())
 }
