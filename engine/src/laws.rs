@@ -55,8 +55,10 @@ pub const LAWS: &[Law] = &[
     },
     Law {
         name: "law 4: protected and unpaired rows never change",
-        statement: "rows in a protected status, and rows without an Openprovider record, \
-                    get no changes",
+        statement: "rows in a protected status, rows without an Openprovider record of \
+                    their name, rows that cannot be judged, and all but one of several rows \
+                    of one name get no changes; a row is paired with its name's live record \
+                    before a deleted one, then ACT, then the highest id",
         check: Check::Request(protected_and_unpaired_rows_never_change),
     },
     Law {
@@ -566,11 +568,67 @@ fn exact_dates_and_from_values(
 fn protected_and_unpaired_rows_never_change(req: &Value) -> Result<(), String> {
     let response = decide(req)?;
     let protected = protected_statuses(req);
+    // The pairing rule read independently: the records of each name, the one a row of
+    // that name is paired with (live before deleted, then ACT, then the highest id).
+    let mut records: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
+    for d in req["openprovider"]["domains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let full = format!(
+            "{}.{}",
+            d["domain"]["name"].as_str().unwrap_or(""),
+            d["domain"]["extension"].as_str().unwrap_or("")
+        );
+        if let (Some(name), Some(_)) = (crate::lookup_name(&full), d["id"].as_u64()) {
+            records.entry(name).or_default().push(d);
+        }
+    }
+    let preferred = |name: &str| -> Option<u64> {
+        records
+            .get(name)?
+            .iter()
+            .map(|d| {
+                let deleted = d["is_deleted"].as_bool().unwrap_or(false);
+                let act = !deleted && d["status"].as_str() == Some("ACT");
+                (
+                    (!deleted, act, d["id"].as_u64().unwrap_or(0)),
+                    d["id"].as_u64(),
+                )
+            })
+            .max_by_key(|(key, _)| *key)?
+            .1
+    };
+    let mut changed_per_name: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for (i, r) in response.results.iter().enumerate() {
-        let status = req["whmcs"][i]["status"].as_str().unwrap_or("").to_string();
-        if protected.contains(&status) || r.openprovider_id.is_none() {
+        let row = &req["whmcs"][i];
+        let status = row["status"].as_str().unwrap_or("").to_string();
+        let name = row["domain"].as_str().and_then(crate::lookup_name);
+        let expected = name.as_deref().and_then(preferred);
+        let invalid = r
+            .notices
+            .iter()
+            .any(|n| n.code == crate::Code::InvalidRecord);
+        if !invalid {
+            ensure(r.openprovider_id == expected, || {
+                format!(
+                    "row {i} ({:?}) is paired with {:?}; the rule pairs it with {expected:?}",
+                    row["domain"], r.openprovider_id
+                )
+            })?;
+        }
+        if protected.contains(&status) || expected.is_none() || invalid {
             ensure(!r.is_changed(), || format!("row {i} changed: {r:?}"))?;
         }
+        if let (Some(name), true) = (name, r.is_changed()) {
+            changed_per_name.entry(name).or_default().push(r.whmcs_id);
+        }
+    }
+    for (name, ids) in changed_per_name {
+        ensure(ids.len() <= 1, || {
+            format!("rows {ids:?} of one name {name:?} all changed")
+        })?;
     }
     Ok(())
 }
