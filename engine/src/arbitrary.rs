@@ -18,6 +18,7 @@ pub const NAMES: &[&str] = &[
     "delta.eu",
     "epsilon.net",
     "bad name.com",
+    "  gamma.org  ",
 ];
 pub const WHMCS_STATUSES: &[&str] = &[
     "Pending",
@@ -52,6 +53,7 @@ fn whmcs_date() -> impl Strategy<Value = Value> {
         1 => Just(json!("")),
         1 => Just(Value::Null),
         1 => Just(json!("31/12/2026")),
+        1 => Just(json!("2026-02-30")),
     ]
 }
 
@@ -172,6 +174,20 @@ pub fn policy() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A policy with only some of its fields: the rest take their defaults.
+fn partial_policy() -> impl Strategy<Value = Value> {
+    (policy(), any::<[bool; 10]>()).prop_map(|(policy, keep)| {
+        let mut fields = policy.as_object().cloned().unwrap_or_default();
+        let keys: Vec<String> = fields.keys().cloned().collect();
+        for (key, keep) in keys.iter().zip(keep) {
+            if !keep {
+                fields.remove(key);
+            }
+        }
+        Value::Object(fields)
+    })
+}
+
 /// A request with the given policy in place of a generated one.
 pub fn request_with_policy(policy: Value) -> impl Strategy<Value = Value> {
     request().prop_map(move |mut req| {
@@ -182,7 +198,11 @@ pub fn request_with_policy(policy: Value) -> impl Strategy<Value = Value> {
 
 pub fn request() -> impl Strategy<Value = Value> {
     (
-        prop_oneof![Just(Value::Null), policy()],
+        prop_oneof![
+            1 => Just(Value::Null),
+            2 => policy(),
+            2 => partial_policy(),
+        ],
         proptest::collection::vec(whmcs_row(), 0..12),
         proptest::collection::vec(op_domain(), 0..10),
         any::<bool>(),
@@ -190,28 +210,54 @@ pub fn request() -> impl Strategy<Value = Value> {
             (select(NAMES), prop_oneof![Just("not_found"), Just("error")]),
             0..3,
         ),
+        // The rows' ids: in list order, reversed, or shuffled, so that "the highest id"
+        // and "the last row" are not the same thing; some as the numeric strings PDO
+        // hands over.
+        (0u8..3, any::<u64>(), any::<[bool; 12]>()),
     )
-        .prop_map(|(policy, mut rows, mut domains, complete, lookups)| {
-            for (i, row) in rows.iter_mut().enumerate() {
-                row["id"] = json!(i as u64 * 7 + 3);
-            }
-            for (i, d) in domains.iter_mut().enumerate() {
-                d["id"] = json!(i as u64 * 5 + 100);
-            }
-            let lookups: Vec<Value> = lookups
-                .into_iter()
-                .map(|(d, k)| json!({"domain": d, "kind": k, "message": "x"}))
-                .collect();
-            let mut req = json!({
-                "whmcs": rows,
-                "openprovider": {"complete": complete, "domains": domains},
-                "lookup_errors": lookups,
-            });
-            if !policy.is_null() {
-                req["policy"] = policy;
-            }
-            req
-        })
+        .prop_map(
+            |(policy, mut rows, mut domains, complete, lookups, (order, seed, as_text))| {
+                let n = rows.len() as u64;
+                let mut ids: Vec<u64> = (0..n).map(|i| i * 7 + 3).collect();
+                match order {
+                    0 => {}
+                    1 => ids.reverse(),
+                    _ => {
+                        // A seeded Fisher-Yates shuffle, deterministic per case.
+                        let mut state = seed | 1;
+                        for i in (1..ids.len()).rev() {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            ids.swap(i, (state % (i as u64 + 1)) as usize);
+                        }
+                    }
+                }
+                for (i, row) in rows.iter_mut().enumerate() {
+                    row["id"] = if as_text[i % 12] {
+                        json!(ids[i].to_string())
+                    } else {
+                        json!(ids[i])
+                    };
+                }
+                for (i, d) in domains.iter_mut().enumerate() {
+                    d["id"] = json!(i as u64 * 5 + 100);
+                }
+                let lookups: Vec<Value> = lookups
+                    .into_iter()
+                    .map(|(d, k)| json!({"domain": d, "kind": k, "message": "x"}))
+                    .collect();
+                let mut req = json!({
+                    "whmcs": rows,
+                    "openprovider": {"complete": complete, "domains": domains},
+                    "lookup_errors": lookups,
+                });
+                if !policy.is_null() {
+                    req["policy"] = policy;
+                }
+                req
+            },
+        )
 }
 
 /// Any JSON value, biased towards the strings the engine looks at.
