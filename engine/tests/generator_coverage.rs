@@ -10,8 +10,11 @@ use serde_json::Value;
 
 const CASES: usize = 2000;
 
-/// Each corner: its name and whether a request reaches it.
-fn corners() -> Vec<(&'static str, fn(&Value) -> bool)> {
+/// A corner: its name and whether a request reaches it.
+type Corner = (&'static str, fn(&Value) -> bool);
+
+/// Every corner the laws must see.
+fn corners() -> Vec<Corner> {
     fn rows(req: &Value) -> Vec<Value> {
         req["whmcs"].as_array().cloned().unwrap_or_default()
     }
