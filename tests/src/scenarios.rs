@@ -46,15 +46,25 @@ pub fn dir() -> PathBuf {
 
 /// Every scenario, by name.
 pub fn all() -> Vec<Scenario> {
-    let mut names: Vec<String> = std::fs::read_dir(dir())
-        .expect("fixtures/scenarios exists")
+    every(&dir(), "request.json", "response.json")
+}
+
+/// Every scenario of `dir`: each `<name>.<input>`, with its `<name>.<output>` or
+/// `<name>.error.txt`, sorted by name.
+fn every(dir: &Path, input: &str, output: &str) -> Vec<Scenario> {
+    let suffix = format!(".{input}");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| {
             let file = e.ok()?.file_name().into_string().ok()?;
-            Some(file.strip_suffix(".request.json")?.to_string())
+            Some(file.strip_suffix(&suffix)?.to_string())
         })
         .collect();
     names.sort();
-    names.into_iter().map(|name| load(&name)).collect()
+    names
+        .into_iter()
+        .map(|name| load_from(dir, &name, input, output))
+        .collect()
 }
 
 /// One scenario by name; panics when it does not exist.
@@ -78,18 +88,7 @@ pub fn reports_dir() -> PathBuf {
 /// Every report scenario, by name: `request` holds the input, `Expected::Response` the
 /// report.
 pub fn reports() -> Vec<Scenario> {
-    let mut names: Vec<String> = std::fs::read_dir(reports_dir())
-        .expect("fixtures/reports exists")
-        .filter_map(|e| {
-            let file = e.ok()?.file_name().into_string().ok()?;
-            Some(file.strip_suffix(".input.json")?.to_string())
-        })
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| load_from(&reports_dir(), &name, "input.json", "report.json"))
-        .collect()
+    every(&reports_dir(), "input.json", "report.json")
 }
 
 fn load_from(dir: &Path, name: &str, input: &str, output: &str) -> Scenario {
