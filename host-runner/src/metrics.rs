@@ -44,7 +44,7 @@ pub fn render(run: &RunMetrics, last_success: Option<f64>) -> String {
     let mut metric = |name: &str, help: &str, kind: &str, samples: &[(&str, f64)]| {
         let _ = writeln!(out, "# HELP opsync_{name} {help}");
         let _ = writeln!(out, "# TYPE opsync_{name} {kind}");
-        for (labels, value) in samples.iter() {
+        for (labels, value) in samples {
             let _ = writeln!(out, "opsync_{name}{labels} {value}");
         }
     };

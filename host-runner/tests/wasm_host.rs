@@ -55,36 +55,39 @@ fn version_names_the_engine() {
     assert_eq!(engine().version().unwrap(), opsync_engine::ENGINE);
 }
 
-#[test]
-fn every_scenario_gives_the_native_bytes() {
-    let all = opsync_testkit::scenarios::all();
-    for scenario in &all {
-        let native = opsync_engine::decide_json(&scenario.request).map_err(|e| e.to_string());
+/// Each scenario's answer through engine.wasm is the native engine's, byte for byte.
+fn same_as_native(
+    all: &[opsync_testkit::scenarios::Scenario],
+    native: fn(&[u8]) -> Result<Vec<u8>, opsync_engine::RequestError>,
+    verb: opsync::Verb,
+) {
+    for scenario in all {
+        let native = native(&scenario.request).map_err(|e| e.to_string());
         let wasm = engine()
-            .decide(&scenario.request, Limits::default())
+            .answer(verb, &scenario.request, Limits::default())
             .map_err(|e| match e {
                 CallError::Invalid(line) => line,
                 other => panic!("{}: {other}", scenario.name),
             });
         assert_eq!(native, wasm, "{}", scenario.name);
     }
+}
+
+#[test]
+fn every_scenario_gives_the_native_bytes() {
+    let all = opsync_testkit::scenarios::all();
+    same_as_native(&all, opsync_engine::decide_json, opsync::Verb::Decide);
     assert!(all.len() >= 50, "only {} scenarios", all.len());
 }
 
 #[test]
 fn every_report_scenario_gives_the_native_bytes() {
     let all = opsync_testkit::scenarios::reports();
-    for scenario in &all {
-        let native =
-            opsync_engine::render_report_json(&scenario.request).map_err(|e| e.to_string());
-        let wasm = engine()
-            .render_report(&scenario.request, Limits::default())
-            .map_err(|e| match e {
-                CallError::Invalid(line) => line,
-                other => panic!("{}: {other}", scenario.name),
-            });
-        assert_eq!(native, wasm, "{}", scenario.name);
-    }
+    same_as_native(
+        &all,
+        opsync_engine::render_report_json,
+        opsync::Verb::RenderReport,
+    );
     assert!(all.len() >= 8, "only {} report scenarios", all.len());
 }
 
