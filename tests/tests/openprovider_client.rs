@@ -1,57 +1,16 @@
 //! The Openprovider client against the sandbox, through every fault the sandbox can
 //! inject: what was retried and how often, what was reported, and what was never said.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opsync::openprovider::{
-    ApiError, Body, Client, ClientConfig, Credentials, RetryPolicy, Secret,
-};
+use opsync::openprovider::{ApiError, Client, ClientConfig, Credentials, Secret};
 use opsync_engine::contract::{LookupError, LookupKind};
 use opsync_testkit::sandbox::{generated_domains, Counters, Faults, Sandbox, Seed};
 use serde_json::json;
 
-/// A `PUT` body from a JSON object.
-fn body(value: serde_json::Value) -> Body {
-    serde_json::from_value(value).unwrap()
-}
+mod client;
 
-/// Fast retries, so the tests do not wait for production backoff.
-fn quick_retries() -> RetryPolicy {
-    RetryPolicy {
-        attempts: 3,
-        first_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_elapsed: Duration::from_secs(10),
-    }
-}
-
-/// A client with a timeout generous enough for a debug build on a busy machine.
-fn client_for(sandbox: &Sandbox, token_cache: Option<std::path::PathBuf>) -> Client {
-    client_with_timeout(sandbox, token_cache, Duration::from_secs(20))
-}
-
-fn client_with_timeout(
-    sandbox: &Sandbox,
-    token_cache: Option<std::path::PathBuf>,
-    timeout: Duration,
-) -> Client {
-    let mut config = ClientConfig::new(Credentials {
-        username: sandbox.username().to_string(),
-        password: Secret::new(sandbox.password()),
-    });
-    config.base_url = sandbox.base_url();
-    config.token_cache = token_cache;
-    config.retry = quick_retries();
-    config.timeout = timeout;
-    Client::new(config).unwrap()
-}
-
-async fn sandbox_with(count: usize) -> Sandbox {
-    Sandbox::start(Seed::new(generated_domains(count)), 0)
-        .await
-        .unwrap()
-}
+use client::{body, client_for, client_with_timeout, quick_retries, sandbox_with};
 
 fn counters(list: u64, login: u64) -> (u64, u64) {
     (list, login)
@@ -399,101 +358,6 @@ async fn lookups_by_name_go_100_at_a_time_and_report_what_is_missing() {
         }]
     );
     assert_eq!(sandbox.counters().list, 2);
-}
-
-/// Everything the client says, in logs and errors, through a run that meets every fault.
-/// One thread: the log subscriber set here is the thread's own.
-#[tokio::test(flavor = "current_thread")]
-async fn no_output_ever_holds_the_password_or_the_token() {
-    let logs = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let writer = {
-        let logs = logs.clone();
-        move || LogWriter(logs.clone())
-    };
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(writer)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let sandbox = sandbox_with(1_100).await;
-    let dir = std::env::temp_dir().join(format!("opsync-grep-{}", std::process::id()));
-    let cache = dir.join("token.json");
-    let client = client_with_timeout(&sandbox, Some(cache.clone()), Duration::from_secs(3));
-    let mut said = Vec::new();
-    for faults in [
-        Faults {
-            fail_next: 2,
-            fail_bare_502: true,
-            ..Faults::default()
-        },
-        Faults {
-            expire_token_after: Some(1),
-            ..Faults::default()
-        },
-        Faults {
-            malformed_next: 1,
-            truncated_next: 1,
-            ..Faults::default()
-        },
-        Faults {
-            maintenance: true,
-            ..Faults::default()
-        },
-        Faults {
-            hang_next: 1,
-            hang_ms: 8_000,
-            ..Faults::default()
-        },
-        Faults {
-            fail_next: 1,
-            ..Faults::default()
-        },
-        Faults {
-            block_after_identical: Some(0),
-            ..Faults::default()
-        },
-    ] {
-        sandbox.set_faults(faults);
-        said.push(format!("{:?}", client.list_all().await.map(|l| l.problems)));
-        said.push(format!(
-            "{:?}",
-            client.update(1, &body(json!({"autorenew": "off"}))).await
-        ));
-    }
-    said.push(format!("{:?}", client.config()));
-    let token: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cache).unwrap_or_default()).unwrap_or_default();
-    let everything = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&logs.lock().unwrap()),
-        said.join("\n")
-    );
-    assert!(
-        everything.contains("retrying Openprovider call"),
-        "the logs were captured"
-    );
-    assert!(
-        !everything.contains(sandbox.password()),
-        "the password leaked:\n{everything}"
-    );
-    assert!(!everything.contains("sbx"), "a token leaked:\n{everything}");
-    if let Some(t) = token["token"].as_str() {
-        assert!(!everything.contains(t));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
