@@ -214,9 +214,12 @@ pub fn request() -> impl Strategy<Value = Value> {
         // and "the last row" are not the same thing; some as the numeric strings PDO
         // hands over.
         (0u8..3, any::<u64>(), any::<[bool; 12]>()),
+        // A due-date move exactly at the guard's limit, one day over it, or left to
+        // chance (which almost never lands on the limit).
+        0u8..3,
     )
         .prop_map(
-            |(policy, mut rows, mut domains, complete, lookups, (order, seed, as_text))| {
+            |(policy, mut rows, mut domains, complete, lookups, (order, seed, as_text), limit)| {
                 let n = rows.len() as u64;
                 let mut ids: Vec<u64> = (0..n).map(|i| i * 7 + 3).collect();
                 match order {
@@ -255,9 +258,69 @@ pub fn request() -> impl Strategy<Value = Value> {
                 if !policy.is_null() {
                     req["policy"] = policy;
                 }
+                if limit < 2 {
+                    put_a_due_date_move_at_the_limit(&mut req, i64::from(limit));
+                }
                 req
             },
         )
+}
+
+/// Sets the due-date guard so that the first row with a due date and a record of its name
+/// would move its due date by exactly the limit (`over` 0) or one day more (`over` 1), and
+/// turns the due-date rule on. A bias of the generator, not a rule: whether the move
+/// happens is the engine's to say, and the generator's coverage test counts how often.
+fn put_a_due_date_move_at_the_limit(req: &mut Value, over: i64) {
+    let policy = req.get("policy").cloned().unwrap_or_else(|| json!({}));
+    let source = policy["expiry_source"]
+        .as_str()
+        .unwrap_or("expiration_date")
+        .to_string();
+    let from_openprovider = policy["sync_expiry_date"].as_bool().unwrap_or(true);
+    let offset = policy["due_date_offset_days"].as_u64().unwrap_or(0);
+    let protected: Vec<&str> = match policy["protected_statuses"].as_array() {
+        Some(list) => list.iter().filter_map(Value::as_str).collect(),
+        None => vec!["Fraud", "Cancelled"],
+    };
+    let day = |v: &Value| v.as_str().and_then(|t| crate::parse_day(t.get(..10)?));
+    let name_of = |d: &Value| {
+        crate::lookup_name(&format!(
+            "{}.{}",
+            d["domain"]["name"].as_str()?,
+            d["domain"]["extension"].as_str()?
+        ))
+    };
+    let domains = req["openprovider"]["domains"].as_array();
+    let shift = req["whmcs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|row| {
+            let status = row["status"].as_str()?;
+            if protected.contains(&status) || !WHMCS_STATUSES[..10].contains(&status) {
+                return None;
+            }
+            let due = day(&row["nextduedate"])?;
+            let name = row["domain"].as_str().and_then(crate::lookup_name)?;
+            let record = domains?
+                .iter()
+                .find(|d| name_of(d).as_deref() == Some(name.as_str()))?;
+            let expiry = if from_openprovider {
+                day(&record[source.as_str()])
+            } else {
+                day(&row["expirydate"])
+            }?;
+            let target = expiry.checked_sub_days(chrono::Days::new(offset))?;
+            let shift = (target - due).num_days().abs() - over;
+            (shift >= 0).then_some(shift)
+        });
+    if let Some(shift) = shift {
+        if !req["policy"].is_object() {
+            req["policy"] = json!({});
+        }
+        req["policy"]["sync_due_date"] = json!(true);
+        req["policy"]["due_date_max_shift_days"] = json!(shift);
+    }
 }
 
 /// Any JSON value, biased towards the strings the engine looks at.

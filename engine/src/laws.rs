@@ -11,6 +11,8 @@ use crate::arbitrary::{arb_json, request, request_with_policy, WHMCS_STATUSES};
 use crate::columns::WHMCS_COLUMNS;
 use crate::{decide_json, parse_day, render_report_json, Response};
 
+mod notices;
+
 /// One law: its name, what it says, and how to check one case.
 pub struct Law {
     pub name: &'static str,
@@ -66,6 +68,19 @@ pub const LAWS: &[Law] = &[
         statement: "one result per WHMCS row, in the request's order, and every summary \
                     count is the count over the results",
         check: Check::Request(summary_is_the_results_counted),
+    },
+    Law {
+        name: "the notices are the rules' findings",
+        statement: "each row's notices are exactly those the contract calls for, in its \
+                    order, with its severities: invalid_record alone for a row that cannot \
+                    be judged, duplicate_domain alone (a warning when live, naming the kept \
+                    row) for the other rows of a name, none for a protected row, one of \
+                    not_in_openprovider / lookup_failed / not_checked (an error for Active \
+                    and Pending rows) without a record; then request_failed, \
+                    unknown_status, invalid_date, due_date_shift_too_large, not_modifiable \
+                    and whois_privacy_not_allowed exactly where status, dates, the guard \
+                    and Openprovider's ACT-only updates call for them",
+        check: Check::Request(notices_are_the_rules_findings),
     },
     Law {
         name: "the writes are the changes",
@@ -225,6 +240,35 @@ fn protected_statuses(request: &Value) -> Vec<String> {
             .collect(),
         None => vec!["Fraud".into(), "Cancelled".into()],
     }
+}
+
+/// The pairing rule read independently of the engine: for each name, the record a row of
+/// that name is paired with (live before deleted, then ACT, then the highest id).
+fn paired_records(req: &Value) -> std::collections::BTreeMap<String, &Value> {
+    let mut records: std::collections::BTreeMap<String, &Value> = Default::default();
+    let key = |d: &Value| {
+        let deleted = d["is_deleted"].as_bool().unwrap_or(false);
+        let act = !deleted && d["status"].as_str() == Some("ACT");
+        (!deleted, act, d["id"].as_u64().unwrap_or(0))
+    };
+    for d in req["openprovider"]["domains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let full = format!(
+            "{}.{}",
+            d["domain"]["name"].as_str().unwrap_or(""),
+            d["domain"]["extension"].as_str().unwrap_or("")
+        );
+        if let (Some(name), Some(_)) = (crate::lookup_name(&full), d["id"].as_u64()) {
+            let slot = records.entry(name).or_insert(d);
+            if key(d) > key(slot) {
+                *slot = d;
+            }
+        }
+    }
+    records
 }
 
 fn idempotent(req: &Value) -> Result<(), String> {
@@ -568,38 +612,8 @@ fn exact_dates_and_from_values(
 fn protected_and_unpaired_rows_never_change(req: &Value) -> Result<(), String> {
     let response = decide(req)?;
     let protected = protected_statuses(req);
-    // The pairing rule read independently: the records of each name, the one a row of
-    // that name is paired with (live before deleted, then ACT, then the highest id).
-    let mut records: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
-    for d in req["openprovider"]["domains"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let full = format!(
-            "{}.{}",
-            d["domain"]["name"].as_str().unwrap_or(""),
-            d["domain"]["extension"].as_str().unwrap_or("")
-        );
-        if let (Some(name), Some(_)) = (crate::lookup_name(&full), d["id"].as_u64()) {
-            records.entry(name).or_default().push(d);
-        }
-    }
-    let preferred = |name: &str| -> Option<u64> {
-        records
-            .get(name)?
-            .iter()
-            .map(|d| {
-                let deleted = d["is_deleted"].as_bool().unwrap_or(false);
-                let act = !deleted && d["status"].as_str() == Some("ACT");
-                (
-                    (!deleted, act, d["id"].as_u64().unwrap_or(0)),
-                    d["id"].as_u64(),
-                )
-            })
-            .max_by_key(|(key, _)| *key)?
-            .1
-    };
+    let records = paired_records(req);
+    let preferred = |name: &str| records.get(name).and_then(|d| d["id"].as_u64());
     let mut changed_per_name: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for (i, r) in response.results.iter().enumerate() {
         let row = &req["whmcs"][i];
@@ -631,6 +645,46 @@ fn protected_and_unpaired_rows_never_change(req: &Value) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+fn notices_are_the_rules_findings(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let expected = notices::expected(req);
+    ensure(response.results.len() == expected.len(), || {
+        format!(
+            "{} results for {} rows",
+            response.results.len(),
+            expected.len()
+        )
+    })?;
+    for (r, want) in response.results.iter().zip(&expected) {
+        let got: Vec<(&str, crate::Severity)> = r
+            .notices
+            .iter()
+            .map(|n| (n.code.as_str(), n.severity))
+            .collect();
+        let wanted: Vec<(&str, crate::Severity)> =
+            want.iter().map(|n| (n.code, n.severity)).collect();
+        ensure(got == wanted, || {
+            format!(
+                "row {} ({:?}) has notices {got:?}; the contract calls for {wanted:?}",
+                r.whmcs_id, r.domain
+            )
+        })?;
+        for (n, w) in r.notices.iter().zip(want) {
+            for words in &w.says {
+                ensure(n.message.contains(words.as_str()), || {
+                    format!(
+                        "row {}: the {} notice {:?} does not say {words:?}",
+                        r.whmcs_id, w.code, n.message
+                    )
+                })?;
+            }
+        }
+    }
+    ensure(response.summary.held || response.notices.is_empty(), || {
+        format!("a run not held has notices {:?}", response.notices)
+    })
 }
 
 fn writes_are_the_changes(req: &Value) -> Result<(), String> {

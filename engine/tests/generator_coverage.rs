@@ -85,12 +85,54 @@ fn corners() -> Vec<Corner> {
                 .iter()
                 .any(|r| r["donotrenew"] == "" || r["idprotection"] == "")
         }),
+        ("a due-date move exactly at the limit (made)", |req| {
+            due_date_moves(req)
+                .iter()
+                .any(|(shift, max, made)| *made && shift == max)
+        }),
+        ("a due-date move one day over the limit (refused)", |req| {
+            due_date_moves(req)
+                .iter()
+                .any(|(shift, max, made)| !*made && *shift == max + 1)
+        }),
         ("a failed look-up", |req| {
             req["lookup_errors"]
                 .as_array()
                 .is_some_and(|l| !l.is_empty())
         }),
     ]
+}
+
+/// The due-date moves the engine's answer makes or refuses: `(days, limit, made)`. The
+/// generator aims at the limit; only the answer says whether it got there.
+fn due_date_moves(req: &Value) -> Vec<(i64, i64, bool)> {
+    let Some(max) = (match req["policy"].get("due_date_max_shift_days") {
+        None => Some(100),
+        Some(v) => v.as_i64(),
+    }) else {
+        return Vec::new();
+    };
+    let answer = opsync_engine::decide_json(&serde_json::to_vec(req).unwrap()).unwrap();
+    let answer: Value = serde_json::from_slice(&answer).unwrap();
+    let day = |v: &Value| v.as_str().and_then(opsync_engine::parse_day);
+    let mut moves = Vec::new();
+    for r in answer["results"].as_array().into_iter().flatten() {
+        let change = &r["whmcs_changes"]["nextduedate"];
+        if let (Some(from), Some(to)) = (day(&change["from"]), day(&change["to"])) {
+            moves.push(((to - from).num_days().abs(), max, true));
+        }
+        for n in r["notices"].as_array().into_iter().flatten() {
+            let text = n["message"].as_str().unwrap_or("");
+            if n["code"] == "due_date_shift_too_large" {
+                let days = text
+                    .split_once("move ")
+                    .and_then(|(_, rest)| rest.split_once(' '))
+                    .and_then(|(n, _)| n.parse().ok());
+                moves.extend(days.map(|d| (d, max, false)));
+            }
+        }
+    }
+    moves
 }
 
 #[test]

@@ -37,6 +37,7 @@ laws! {
     law3_writes_only_known_values => "law 3: only known values are written",
     law4_protected_and_unpaired_rows_never_change => "law 4: protected and unpaired rows never change",
     the_summary_is_the_results_counted => "the summary is the results counted",
+    the_notices_are_the_rules_findings => "the notices are the rules' findings",
     the_writes_are_the_changes => "the writes are the changes",
     the_brake_holds_all_or_nothing => "the brake holds all or nothing",
     a_deleted_record_takes_no_change => "a deleted record takes no change",
