@@ -71,6 +71,10 @@ pub struct ReportInput {
     /// v1.2: links to each domain's page in the WHMCS admin area.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<Links>,
+    /// v1.3: how long the run had taken when the host asked for its report, in
+    /// milliseconds of the host's clock; the report's footer gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// A problem of one WHMCS row (an error or warning notice), as the host remembers it.
@@ -177,6 +181,8 @@ struct InputRead {
     tracking: Option<Tracking>,
     #[serde(default)]
     links: Option<Links>,
+    #[serde(default)]
+    duration_ms: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +260,15 @@ pub(crate) fn render_json(bytes: &[u8]) -> Result<Report, RequestError> {
     if let Some(links) = &input.links {
         check_links(links)?;
     }
+    let duration_ms = match &input.duration_ms {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| {
+            RequestError::new(
+                "duration_ms",
+                format!("expected a whole number of milliseconds, 0 or more, not {v}"),
+            )
+        })?),
+    };
     let run = Run {
         engine: &input.response.engine,
         summary: &input.response.summary,
@@ -263,6 +278,7 @@ pub(crate) fn render_json(bytes: &[u8]) -> Result<Report, RequestError> {
         failures: &input.failures,
         tracking: input.tracking.as_ref(),
         links: input.links.as_ref(),
+        duration_ms,
     };
     Ok(render_results(&run, &input.response.results))
 }
@@ -366,6 +382,7 @@ pub fn render(input: &ReportInput) -> Report {
         failures: &input.failures,
         tracking: input.tracking.as_ref(),
         links: input.links.as_ref(),
+        duration_ms: input.duration_ms,
     };
     render_results(&run, &input.response.results)
 }
@@ -381,6 +398,7 @@ struct Run<'a> {
     failures: &'a [Failure],
     tracking: Option<&'a Tracking>,
     links: Option<&'a Links>,
+    duration_ms: Option<u64>,
 }
 
 fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
@@ -532,7 +550,13 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
     if let Some(line) = &info_line {
         let _ = write!(text, "\n{line}\n");
     }
+    let took = input
+        .duration_ms
+        .map(|ms| format!("The run took {} up to this report.", duration(ms)));
     let _ = write!(text, "\n-- \n{}\n", input.engine);
+    if let Some(line) = &took {
+        let _ = writeln!(text, "{line}");
+    }
 
     // HTML.
     let mut html = String::from(
@@ -559,8 +583,10 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
     }
     let _ = writeln!(
         html,
-        "<p style=\"color:#777\">{}</p>\n</body></html>",
-        escape(input.engine)
+        "<p style=\"color:#777\">{}{}</p>\n</body></html>",
+        escape(input.engine),
+        took.map(|line| format!("<br>{}", escape(&line)))
+            .unwrap_or_default()
     );
 
     let tracking = sorted.after(send);
@@ -570,6 +596,21 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
         text,
         html,
         tracking,
+    }
+}
+
+/// A run's duration as people read it: `6.1 s`, `4 min 12 s`, `1 h 3 min`.
+fn duration(ms: u64) -> String {
+    if ms < 59_950 {
+        let tenths = (ms + 50) / 100;
+        return format!("{}.{} s", tenths / 10, tenths % 10);
+    }
+    let seconds = (ms + 500) / 1000;
+    if seconds < 3600 {
+        format!("{} min {} s", seconds / 60, seconds % 60)
+    } else {
+        let minutes = (seconds + 30) / 60;
+        format!("{} h {} min", minutes / 60, minutes % 60)
     }
 }
 

@@ -16,6 +16,7 @@ fn input(response: Response) -> ReportInput {
         failures: Vec::new(),
         tracking: None,
         links: None,
+        duration_ms: None,
     }
 }
 
@@ -305,4 +306,34 @@ fn a_bad_report_input_is_one_line_whatever_its_keys_hold() {
         error.starts_with("report input: unknown field `}u\\u{a}oticesuu"),
         "{error}"
     );
+}
+
+#[test]
+fn the_footer_gives_how_long_the_run_took() {
+    let without = render(&input(response_for("contract-example")));
+    assert!(!without.text.contains("The run took"));
+    for (ms, words) in [
+        (6_130, "6.1 s"),
+        (49, "0.0 s"),
+        (59_949, "59.9 s"),
+        (59_950, "1 min 0 s"),
+        (252_400, "4 min 12 s"),
+        (3_780_000, "1 h 3 min"),
+    ] {
+        let mut i = input(response_for("contract-example"));
+        i.duration_ms = Some(ms);
+        let report = render(&i);
+        let line = format!("The run took {words} up to this report.");
+        let footer = format!("\n-- \n{}\n{line}\n", opsync_engine::ENGINE);
+        assert!(report.text.ends_with(&footer), "{ms} ms: {}", report.text);
+        assert!(
+            report.html.contains(&format!("<br>{line}</p>")),
+            "{}",
+            report.html
+        );
+        // Everything above the footer is the report without the duration.
+        assert_eq!(report.text.replace(&format!("{line}\n"), ""), without.text);
+        assert_eq!(report.subject, without.subject);
+        assert_eq!(report.send, without.send);
+    }
 }

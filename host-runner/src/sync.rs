@@ -126,6 +126,15 @@ impl Clock {
         self.stop();
         self.done.clone()
     }
+
+    /// The time of the steps so far, the current one included, in milliseconds.
+    fn elapsed_ms(&self) -> u64 {
+        let done: f64 = self.done.iter().map(|s| s.seconds).sum();
+        let current = self
+            .current
+            .map_or(0.0, |(_, at)| at.elapsed().as_secs_f64());
+        ((done + current) * 1000.0).round() as u64
+    }
 }
 
 /// The process's resident memory now and at its peak, in MiB (Linux; 0 elsewhere): the
@@ -307,9 +316,16 @@ async fn steps(
             0
         },
     };
-    let (response, report) = render_report(
-        engine, config, options, response, &failures, tracking, links,
-    )?;
+    let input = ReportInput {
+        response,
+        dry_run: options.dry_run,
+        send_empty: config.send_empty_reports,
+        failures: failures.clone(),
+        tracking: Some(tracking),
+        links,
+        duration_ms: Some(clock.elapsed_ms()),
+    };
+    let (response, report) = render_report(engine, input)?;
     let mail = if options.mail {
         clock.start("mail");
         progress.step("mailing the report");
@@ -663,21 +679,8 @@ async fn admin_links(
 /// the report: each is logged and left out.
 fn render_report(
     engine: &WasmEngine,
-    config: &Config,
-    options: RunOptions,
-    response: Response,
-    failures: &[Failure],
-    tracking: Tracking,
-    links: Option<Links>,
+    mut input: ReportInput,
 ) -> Result<(Response, Report), RunError> {
-    let mut input = ReportInput {
-        response,
-        dry_run: options.dry_run,
-        send_empty: config.send_empty_reports,
-        failures: failures.to_vec(),
-        tracking: Some(tracking),
-        links,
-    };
     let answer = loop {
         let bytes = serde_json::to_vec(&input).unwrap_or_default();
         match engine.render_report(&bytes, Limits::default()) {

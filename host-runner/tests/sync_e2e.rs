@@ -1181,6 +1181,23 @@ async fn history_lists_the_runs_newest_first_and_shows_a_report() {
         "{shown}"
     );
     assert!(shown.contains("example.com"), "the report's text: {shown}");
+    // The report's footer gives the run's time up to the report: at most the whole run.
+    let took: f64 = shown
+        .split_once("The run took ")
+        .and_then(|(_, rest)| rest.split_once(" s up to this report."))
+        .and_then(|(seconds, _)| seconds.parse().ok())
+        .unwrap_or_else(|| panic!("no run time in the footer: {shown}"));
+    let steps_before_mail: f64 = outcome["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] != "mail")
+        .map(|s| s["seconds"].as_f64().unwrap())
+        .sum();
+    assert!(
+        took <= steps_before_mail + 0.05,
+        "the footer's {took} s is more than the steps before the mail ({steps_before_mail} s)"
+    );
 
     let missing = world.opsync(&["history", "show", "999"]).await;
     assert_eq!(missing.status.code(), Some(5));

@@ -16,6 +16,7 @@ fn report() -> Report {
         failures: Vec::new(),
         tracking: None,
         links: None,
+        duration_ms: None,
     })
 }
 

@@ -135,6 +135,8 @@ export interface ReportInput {
   };
   /** v1.2: links to each domain's page in the WHMCS admin area. */
   links?: { admin_url: string; rows?: { whmcs_id: number; userid: number }[] };
+  /** v1.3: how long the run had taken when the report was asked for (ms); the footer gives it. */
+  duration_ms?: number;
 }
 
 export interface OpenProblem {

@@ -113,6 +113,16 @@ final class Sync
         $this->current = $step === null ? null : [$step, microtime(true)];
     }
 
+    /** The time of the steps so far, the current one included, in milliseconds. */
+    private function elapsedMs(): int
+    {
+        $seconds = array_sum(array_column($this->steps, 'seconds'));
+        if ($this->current !== null) {
+            $seconds += microtime(true) - $this->current[1];
+        }
+        return (int) round($seconds * 1000);
+    }
+
     /** The steps of a run that holds the lock, each timed, as `host-runner/src/sync.rs` names them. */
     private function steps(Store $store, RunOptions $options, string $started): RunOutcome
     {
@@ -406,15 +416,11 @@ final class Sync
     }
 
     /**
-     * The engine's report of the run.
+     * The engine's report of the run, with the time it took so far. A bad admin URL, or a
+     * memory the engine refuses (edited by hand), costs the links or the memory, never the
+     * report.
      *
      * @param list<array<string, mixed>> $failures
-     * @return array{send: bool, subject: string, text: string, html: string}
-     */
-    /**
-     * The engine's report. A bad admin URL, or a memory the engine refuses (edited by
-     * hand), costs the links or the memory, never the report.
-     *
      * @param array<string, mixed> $tracking
      * @param ?array<string, mixed> $links
      * @return array<string, mixed>
@@ -430,7 +436,8 @@ final class Sync
                 . ',"send_empty":' . json_encode($this->settings->sendEmpty)
                 . ',"failures":' . json_encode($failures, $flags)
                 . ',"tracking":' . json_encode($tracking, $flags)
-                . ($links !== null ? ',"links":' . json_encode($links, $flags) : '') . '}';
+                . ($links !== null ? ',"links":' . json_encode($links, $flags) : '')
+                . ',"duration_ms":' . $this->elapsedMs() . '}';
             try {
                 return json_decode($this->engine->renderReport($input), true, 512, JSON_THROW_ON_ERROR);
             } catch (InvalidRequest $e) {
