@@ -18,7 +18,7 @@ use crate::openprovider::Client;
 use crate::openprovider::{name_of, Record};
 use crate::progress::Progress;
 use crate::wasm::{CallError, Limits, WasmEngine};
-use crate::whmcs::{Applied, DomainRow, Whmcs};
+use crate::whmcs::{Applied, DomainRow, Whmcs, Writer};
 
 /// What the run read from Openprovider: each record as the API wrote it.
 #[derive(Debug, serde::Serialize)]
@@ -292,10 +292,32 @@ async fn steps(
             "updating {} domains at Openprovider",
             response.summary.openprovider_updates
         ));
-        apply_openprovider(client, store, &response, &userids, &now, &mut failures).await?;
+        let mut writer = store.writer().await?;
+        apply_openprovider(
+            client,
+            &mut writer,
+            &response,
+            &userids,
+            &now,
+            &mut failures,
+        )
+        .await?;
         clock.start("apply_whmcs");
         progress.counted("writing WHMCS", response.summary.whmcs_updates);
-        apply_whmcs(store, &response, &userids, &now, &mut failures, progress).await?;
+        apply_whmcs(
+            &mut writer,
+            &response,
+            &userids,
+            &now,
+            &mut failures,
+            progress,
+        )
+        .await?;
+        tracing::info!(
+            statements_prepared = ?writer.statements_prepared().await,
+            "wrote WHMCS through one connection"
+        );
+        drop(writer);
         clock.start("cursor");
         advance_cursor(store, config, &response, &now).await?;
     }
@@ -559,7 +581,7 @@ fn decide(
 /// updates Openprovider had confirmed.
 async fn apply_openprovider(
     client: &Client,
-    store: &Whmcs,
+    store: &mut Writer,
     response: &Response,
     userids: &[u64],
     now: &str,
@@ -608,7 +630,7 @@ async fn apply_openprovider(
 /// Each `whmcs_update`, one row per transaction with its activity lines; a row edited
 /// since it was read is left alone and becomes a failure of its WHMCS side.
 async fn apply_whmcs(
-    store: &Whmcs,
+    store: &mut Writer,
     response: &Response,
     userids: &[u64],
     now: &str,

@@ -6,7 +6,9 @@
 //! - Updates are the engine's [`WhmcsUpdate`]s, run as given: one row per transaction,
 //!   `SET` what it sets `WHERE` the row still holds what was read, so a row someone edited
 //!   after it was read is left alone and reported, never overwritten. The row's activity
-//!   lines go in the same transaction. This module knows no column the engine owns.
+//!   lines go in the same transaction, in one INSERT. A run writes every row through one
+//!   connection (a [`Writer`]), so each statement is prepared once. This module knows no
+//!   column the engine owns.
 //! - Every value is a bound parameter; column names come from the engine and are checked
 //!   to be plain identifiers before they reach the SQL text.
 
@@ -18,7 +20,7 @@ use opsync_engine::WhmcsUpdate;
 use serde_json::Value;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, AnyPool, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -181,6 +183,16 @@ fn columns() -> String {
         .join(", ")
 }
 
+/// The query that reads every Openprovider row (`userid` first, then the engine's
+/// columns), for the benchmark that compares drivers on it.
+#[doc(hidden)]
+pub fn read_all_sql() -> String {
+    format!(
+        "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
+        columns()
+    )
+}
+
 /// Openprovider's rows only (the registrar column holds the module name).
 const OURS: &str = "LOWER(d.registrar) = 'openprovider'";
 
@@ -271,10 +283,7 @@ impl Whmcs {
     /// all held at once.
     async fn read_all(&self) -> Result<RowsRead, StoreError> {
         use futures_util::TryStreamExt;
-        let sql = format!(
-            "SELECT {} FROM tbldomains d WHERE {OURS} ORDER BY d.id",
-            columns()
-        );
+        let sql = read_all_sql();
         let mut read = RowsRead::default();
         let mut rows = sqlx::query(&sql).fetch(&self.pool);
         while let Some(row) = rows.try_next().await.map_err(query_error)? {
@@ -439,8 +448,15 @@ impl Whmcs {
         Ok(self.read(None).await?.rows)
     }
 
-    /// Runs one row's update and writes its activity lines, in one transaction, if the
-    /// row still holds what the update's guard says it held.
+    /// The connection a run writes through (see [`Writer`]).
+    pub async fn writer(&self) -> Result<Writer, StoreError> {
+        Ok(Writer {
+            conn: self.pool.acquire().await.map_err(query_error)?,
+            mysql: self.mysql,
+        })
+    }
+
+    /// Runs one row's update and its activity lines, as [`Writer::apply`] does.
     pub async fn apply(
         &self,
         update: &WhmcsUpdate,
@@ -448,60 +464,7 @@ impl Whmcs {
         userid: u64,
         now: &str,
     ) -> Result<Applied, StoreError> {
-        if update.set.is_empty() {
-            return Ok(Applied::Written);
-        }
-        let mut sql = String::from("UPDATE tbldomains SET ");
-        let mut sets = Vec::new();
-        for column in update.set.keys() {
-            sets.push(format!("{} = ?", identifier(column)?));
-        }
-        sql.push_str(&sets.join(", "));
-        sql.push_str(" WHERE id = ?");
-        for (column, old) in &update.guard.columns {
-            let column = identifier(column)?;
-            // Text is compared as text: the guard holds what the host read with CAST.
-            sql.push_str(&match old {
-                Value::Null => format!(" AND {column} IS NULL"),
-                Value::String(_) => format!(" AND CAST({column} AS CHAR) = ?"),
-                _ => format!(" AND {column} = ?"),
-            });
-        }
-
-        let mut query = sqlx::query(&sql);
-        for value in update.set.values() {
-            query = bind(query, value)?;
-        }
-        query = query.bind(id_value(update.guard.id)?);
-        for old in update.guard.columns.values().filter(|v| !v.is_null()) {
-            query = bind(query, old)?;
-        }
-        let mut tx = self.pool.begin().await.map_err(query_error)?;
-        let done = query.execute(&mut *tx).await.map_err(query_error)?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await.map_err(query_error)?;
-            return Ok(Applied::EditedMeanwhile);
-        }
-        for line in lines {
-            insert_activity(&mut tx, line, userid, now).await?;
-        }
-        tx.commit().await.map_err(query_error)?;
-        Ok(Applied::Written)
-    }
-
-    /// Writes `tblactivitylog` lines for a row (the Openprovider side's, once Openprovider
-    /// accepted the update).
-    pub async fn log_activity(
-        &self,
-        userid: u64,
-        lines: &[String],
-        now: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query_error)?;
-        for line in lines {
-            insert_activity(&mut tx, line, userid, now).await?;
-        }
-        tx.commit().await.map_err(query_error)
+        self.writer().await?.apply(update, lines, userid, now).await
     }
 
     /// The last `limit` runs of the history both hosts write, newest first.
@@ -725,6 +688,96 @@ impl Whmcs {
     }
 }
 
+/// The one connection a run's writes go through, row after row. sqlx prepares each
+/// statement once per connection and keeps it, so a thousand rows of the same shape cost
+/// one prepare of their UPDATE and of their activity INSERT, not a thousand.
+pub struct Writer {
+    conn: sqlx::pool::PoolConnection<Any>,
+    mysql: bool,
+}
+
+impl Writer {
+    /// Runs one row's update and writes its activity lines, in one transaction, if the
+    /// row still holds what the update's guard says it held.
+    pub async fn apply(
+        &mut self,
+        update: &WhmcsUpdate,
+        lines: &[String],
+        userid: u64,
+        now: &str,
+    ) -> Result<Applied, StoreError> {
+        if update.set.is_empty() {
+            return Ok(Applied::Written);
+        }
+        let mut sql = String::from("UPDATE tbldomains SET ");
+        let mut sets = Vec::new();
+        for column in update.set.keys() {
+            sets.push(format!("{} = ?", identifier(column)?));
+        }
+        sql.push_str(&sets.join(", "));
+        sql.push_str(" WHERE id = ?");
+        for (column, old) in &update.guard.columns {
+            let column = identifier(column)?;
+            // Text is compared as text: the guard holds what the host read with CAST.
+            sql.push_str(&match old {
+                Value::Null => format!(" AND {column} IS NULL"),
+                Value::String(_) => format!(" AND CAST({column} AS CHAR) = ?"),
+                _ => format!(" AND {column} = ?"),
+            });
+        }
+
+        let mut query = sqlx::query(&sql);
+        for value in update.set.values() {
+            query = bind(query, value)?;
+        }
+        query = query.bind(id_value(update.guard.id)?);
+        for old in update.guard.columns.values().filter(|v| !v.is_null()) {
+            query = bind(query, old)?;
+        }
+        let mut tx = self.conn.begin().await.map_err(query_error)?;
+        let done = query.execute(&mut *tx).await.map_err(query_error)?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await.map_err(query_error)?;
+            return Ok(Applied::EditedMeanwhile);
+        }
+        insert_activity(&mut tx, lines, userid, now).await?;
+        tx.commit().await.map_err(query_error)?;
+        Ok(Applied::Written)
+    }
+
+    /// Writes `tblactivitylog` lines for a row (the Openprovider side's, once Openprovider
+    /// accepted the update).
+    pub async fn log_activity(
+        &mut self,
+        userid: u64,
+        lines: &[String],
+        now: &str,
+    ) -> Result<(), StoreError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.conn.begin().await.map_err(query_error)?;
+        insert_activity(&mut tx, lines, userid, now).await?;
+        tx.commit().await.map_err(query_error)
+    }
+
+    /// How many statements MySQL has prepared on this connection (`Com_stmt_prepare`);
+    /// `None` for SQLite. The `-v` log gives it after the writes.
+    pub async fn statements_prepared(&mut self) -> Option<u64> {
+        if !self.mysql {
+            return None;
+        }
+        let row = sqlx::query(
+            "SELECT CAST(VARIABLE_VALUE AS CHAR) FROM information_schema.SESSION_STATUS \
+             WHERE VARIABLE_NAME = 'COM_STMT_PREPARE'",
+        )
+        .fetch_one(&mut *self.conn)
+        .await
+        .ok()?;
+        text_at(&row, 0)?.parse().ok()
+    }
+}
+
 /// Column `i` as text. MySQL hands TEXT columns to the driver as bytes, so bytes are
 /// read as UTF-8 too (WHMCS's tables are utf8).
 fn text_at(row: &AnyRow, i: usize) -> Option<String> {
@@ -738,22 +791,28 @@ fn text_at(row: &AnyRow, i: usize) -> Option<String> {
     }
 }
 
+/// A row's activity lines, in one INSERT (in order: their ids follow the lines).
 async fn insert_activity(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    line: &str,
+    lines: &[String],
     userid: u64,
     now: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO tblactivitylog (date, description, user, userid, ipaddr) \
-         VALUES (?, ?, 'opsync', ?, '')",
-    )
-    .bind(now.to_string())
-    .bind(line.to_string())
-    .bind(userid as i64)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_error)?;
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let values = vec!["(?, ?, 'opsync', ?, '')"; lines.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO tblactivitylog (date, description, user, userid, ipaddr) VALUES {values}"
+    );
+    let mut query = sqlx::query(&sql);
+    for line in lines {
+        query = query
+            .bind(now.to_string())
+            .bind(line.clone())
+            .bind(userid as i64);
+    }
+    query.execute(&mut **tx).await.map_err(query_error)?;
     Ok(())
 }
 

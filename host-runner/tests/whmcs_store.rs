@@ -170,6 +170,87 @@ async fn a_row_edited_after_reading_is_left_alone(db: TestDb) {
     db.finish().await;
 }
 
+/// A run's writes go through one connection, where each statement shape is prepared once:
+/// forty rows of one shape cost one UPDATE prepare and one activity INSERT prepare.
+#[tokio::test]
+async fn mariadb_prepares_each_statement_once_for_a_whole_run() {
+    let db = TestDb::mariadb("prepared", ROWS).await;
+    let store = Whmcs::connect(&db.url).await.unwrap();
+    for id in 100..140 {
+        sqlx::query(&format!(
+            "INSERT INTO tbldomains (id, userid, domain, registrar, status, expirydate, nextduedate, \
+             nextinvoicedate, donotrenew, idprotection, reminders, subscriptionid, additionalnotes, \
+             paymentmethod) VALUES ({id}, 5, 'd{id}.com', 'openprovider', 'Active', '2026-05-19', \
+             '2027-05-01', '2027-05-01', 0, 0, '', '', '', '')"
+        ))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    let rows: Vec<DomainRow> = store
+        .openprovider_rows()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.row.id >= 100)
+        .collect();
+    let domains: Vec<serde_json::Value> = (100..140)
+        .map(|id| {
+            json!({"id": id, "domain": {"name": format!("d{id}"), "extension": "com"},
+                   "status": "ACT", "expiration_date": "2027-05-19 00:00:00",
+                   "autorenew": "default", "is_private_whois_enabled": false})
+        })
+        .collect();
+    let response = decide(&rows, json!(domains));
+    let mut writer = store.writer().await.unwrap();
+    let before = writer.statements_prepared().await.unwrap();
+    for (row, result) in rows.iter().zip(&response.results) {
+        let update = result.whmcs_update.as_ref().unwrap();
+        let lines = &result.activity.as_ref().unwrap().whmcs;
+        assert_eq!(lines.len(), 3, "expiry, due date and invoice date lines");
+        let applied = writer
+            .apply(update, lines, row.userid, "2026-11-28 03:00:00")
+            .await
+            .unwrap();
+        assert_eq!(applied, Applied::Written);
+    }
+    let prepared = writer.statements_prepared().await.unwrap() - before;
+    assert_eq!(
+        prepared, 2,
+        "one UPDATE and one activity INSERT for 40 rows"
+    );
+    let written = text(
+        &db,
+        "SELECT CAST(COUNT(*) AS CHAR) FROM tbldomains WHERE id >= 100 AND expirydate = '2027-05-19' \
+         AND nextduedate = '2027-05-09'",
+    )
+    .await;
+    assert_eq!(written, vec!["40"]);
+    let log = text(
+        &db,
+        "SELECT CAST(description AS CHAR) FROM tblactivitylog WHERE userid = 5 ORDER BY id",
+    )
+    .await;
+    assert_eq!(log.len(), 120);
+    assert!(
+        log[0].contains("d100.com - Expiry Date changed"),
+        "{}",
+        log[0]
+    );
+    assert!(
+        log[1].contains("d100.com - Next Due Date changed"),
+        "{}",
+        log[1]
+    );
+    assert!(
+        log[119].contains("d139.com - Next Invoice Date changed"),
+        "{}",
+        log[119]
+    );
+    drop(writer);
+    db.finish().await;
+}
+
 #[tokio::test]
 async fn mariadb_reads_rows_as_pdo_hands_them() {
     reads_rows_as_pdo_hands_them(TestDb::mariadb("read", ROWS).await).await;
