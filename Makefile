@@ -142,6 +142,7 @@ bless:
 bench:
 	$(CARGO) bench -p opsync-engine
 	$(CARGO) bench -p opsync --bench faces
+	$(CARGO) bench -p opsync --bench read_whmcs
 
 # The main job on the embedded default: a sync of a SQLite WHMCS database against the
 # Openprovider sandbox, twice (the second run has nothing left to do).

@@ -6,12 +6,15 @@
 # writes, peak memory and each step's time of `opsync sync`, bulk listing against the old
 # per-domain look-ups.
 # Usage: scripts/bench-sync.sh [N ...]   (default: 10000 100000; per-domain only up to 10000)
+#        OPSYNC_BIN=path/to/opsync scripts/bench-sync.sh ...   another build, to compare
+#        PER_DOMAIN=0 scripts/bench-sync.sh ...                 the bulk listing only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-10000 100000}")
 [ $# -eq 0 ] && sizes=(10000 100000)
 
 cargo build -q --release -p opsync -p opsync-testkit --bins
+opsync=${OPSYNC_BIN:-target/release/opsync}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export OPSYNC_CACHE_DIR="$work/cache"
@@ -25,7 +28,7 @@ tick=$(getconf CLK_TCK)
 
 for n in "${sizes[@]}"; do
   for strategy in bulk per-domain; do
-    [ "$strategy" = per-domain ] && [ "$n" -gt 10000 ] && continue
+    [ "$strategy" = per-domain ] && { [ "$n" -gt 10000 ] || [ "${PER_DOMAIN:-1}" = 0 ]; } && continue
     db="opsync_bench_${n}"
     python3 scripts/bench-fixture.py "$n" "$work"
     mysql -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
@@ -45,8 +48,8 @@ password = "demo-password"
 base_url = "$base"
 TOML
     # Warm the module cache so the run measures the sync, not the one-off compile.
-    target/release/opsync decide fixtures/scenarios/empty-snapshots.request.json > /dev/null
-    /usr/bin/time -f "%e %M %U %S" -o "$work/time" target/release/opsync sync --config "$work/opsync.toml" --lookup "$strategy" --json -v > "$work/out.json" 2> "$work/log"
+    "$opsync" decide fixtures/scenarios/empty-snapshots.request.json > /dev/null
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$opsync" sync --config "$work/opsync.toml" --lookup "$strategy" --json -v > "$work/out.json" 2> "$work/log"
     # Resident memory after each step (the -v log's step lines), for the memory table.
     memory=$(sed -n 's/.*step done step="\([a-z_]*\)" seconds=[0-9.]* rss_mib=\([0-9]*\) peak_mib=\([0-9]*\).*/\1 \2\/\3/p' "$work/log" | tr '\n' ' ')
     memory_table+="| $n | $strategy | $memory |"$'\n'
