@@ -296,3 +296,49 @@ impl Response {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Guard;
+    use serde_json::json;
+
+    #[test]
+    fn a_guard_is_one_object_id_first_whatever_its_columns() {
+        for columns in [
+            json!({}),
+            json!({"status": "Active"}),
+            json!({"status": "Active", "expirydate": null}),
+        ] {
+            let guard = Guard {
+                id: 12,
+                columns: serde_json::from_value(columns.clone()).unwrap(),
+            };
+            let text = serde_json::to_string(&guard).unwrap();
+            let mut wanted = json!({"id": 12});
+            wanted
+                .as_object_mut()
+                .unwrap()
+                .extend(columns.as_object().unwrap().clone());
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+                wanted,
+                "{text}"
+            );
+            assert!(text.starts_with("{\"id\":12"), "{text}");
+            assert_eq!(serde_json::from_str::<Guard>(&text).unwrap(), guard);
+        }
+    }
+
+    #[test]
+    fn a_damaged_guard_says_what_was_expected() {
+        let err = serde_json::from_str::<Guard>("5").unwrap_err().to_string();
+        assert!(
+            err.contains("an object with an id and the columns as read"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<Guard>(r#"{"status": "Active"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `id`"), "{err}");
+    }
+}

@@ -102,6 +102,14 @@ pub const LAWS: &[Law] = &[
         check: Check::Request(deleted_records_take_no_change),
     },
     Law {
+        name: "a name's spelling does not matter",
+        statement: "writing a WHMCS row's domain in upper case or with a trailing dot \
+                    changes nothing but where the answer echoes the name as written (the \
+                    result's domain, the guard's domain, the activity lines, an \
+                    invalid_record message)",
+        check: Check::Seeded(spelling_does_not_matter),
+    },
+    Law {
         name: "the listing's order does not matter",
         statement: "reordering openprovider.domains changes no byte of the answer",
         check: Check::Seeded(openprovider_order_does_not_matter),
@@ -861,6 +869,98 @@ fn deleted_records_take_no_change(req: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A name spelt another way that WHMCS would hold just the same: upper case, a trailing
+/// dot (after the name, before any padding), or both, by `how`.
+fn respelt(domain: &str, how: u64) -> String {
+    let core = domain.trim();
+    let (start, end) = match domain.find(core) {
+        Some(at) if !core.is_empty() => (&domain[..at], &domain[at + core.len()..]),
+        _ => return domain.to_string(),
+    };
+    let mut core = core.to_string();
+    if how & 1 == 1 {
+        core = core.to_ascii_uppercase();
+    }
+    if how & 2 == 2 && !core.ends_with('.') {
+        core.push('.');
+    }
+    format!("{start}{core}{end}")
+}
+
+fn spelling_does_not_matter(req: &Value, seed: u64) -> Result<(), String> {
+    let mut respelled = req.clone();
+    let mut names = Vec::new();
+    for (i, row) in respelled["whmcs"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let how = (seed >> (2 * (i % 32))) & 3;
+        let Some(domain) = row["domain"].as_str().map(str::to_string) else {
+            names.push(None);
+            continue;
+        };
+        let new = respelt(&domain, if how == 0 { 1 } else { how });
+        row["domain"] = json!(new);
+        names.push(Some((domain, new)));
+    }
+    let answer = |r: &Value| -> Result<Value, String> {
+        let bytes = decide_json(&serde_json::to_vec(r).unwrap_or_default())
+            .map_err(|e| format!("a request was refused: {e}"))?;
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    };
+    let (original, mut other) = (answer(req)?, answer(&respelled)?);
+    // Where the answer echoes the name as written, the original's spelling goes back in.
+    for (r, names) in other["results"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .zip(&names)
+    {
+        let Some((was, now)) = names else { continue };
+        ensure(r["domain"] == json!(now), || {
+            format!("result for {now:?} echoes the domain {}", r["domain"])
+        })?;
+        r["domain"] = json!(was);
+        if let Some(domain) = r.pointer_mut("/whmcs_update/where/domain") {
+            if *domain == json!(now) {
+                *domain = json!(was);
+            }
+        }
+        for side in ["/activity/whmcs", "/activity/openprovider"] {
+            let lines = r.pointer_mut(side).and_then(Value::as_array_mut);
+            for line in lines.into_iter().flatten() {
+                let text = line.as_str().unwrap_or("").replacen(
+                    &format!(" - {now} - "),
+                    &format!(" - {was} - "),
+                    1,
+                );
+                *line = json!(text);
+            }
+        }
+        let notices = r.get_mut("notices").and_then(Value::as_array_mut);
+        for n in notices.into_iter().flatten() {
+            let text = n["message"]
+                .as_str()
+                .unwrap_or("")
+                .replace(&format!("{now:?}"), &format!("{was:?}"));
+            n["message"] = json!(text);
+        }
+    }
+    ensure(other == original, || {
+        let differs = original["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .zip(other["results"].as_array().into_iter().flatten())
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| format!("{a} became {b}"))
+            .unwrap_or_else(|| "the summary or the run's notices".into());
+        format!("respelling the names changed the answer: {differs}")
+    })
 }
 
 fn openprovider_order_does_not_matter(req: &Value, seed: u64) -> Result<(), String> {

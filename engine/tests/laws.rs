@@ -41,6 +41,7 @@ laws! {
     the_writes_are_the_changes => "the writes are the changes",
     the_brake_holds_all_or_nothing => "the brake holds all or nothing",
     a_deleted_record_takes_no_change => "a deleted record takes no change",
+    a_names_spelling_does_not_matter => "a name's spelling does not matter",
     openprovider_order_does_not_matter => "the listing's order does not matter",
     same_request_same_bytes => "deterministic",
     law5_arbitrary_bytes_never_panic => "law 5: any bytes get an answer or a clean error",
