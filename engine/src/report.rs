@@ -485,7 +485,7 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
 
     let checked: BTreeSet<u64> = results.iter().map(|r| r.whmcs_id()).collect();
     let sorted = Sorted::new(input, errors, warnings, &checked);
-    let send = input.send_empty || changed_domains > 0 || sorted.worth_sending(input);
+    let send = input.send_empty || changed_domains > 0 || sorted.worth_sending();
     // A held run wrote nothing: it reads as a dry run, marked held.
     let would = input.dry_run || held;
     let subject = subject(input.dry_run, held, changed_domains, &sorted.counts());
@@ -737,9 +737,10 @@ impl<'a> Sorted<'a> {
         }
     }
 
-    /// Beyond changes and send_empty: v1 sends for any error; v1.2 for anything new or
-    /// resolved, and for the still-open list when it is due.
-    fn worth_sending(&self, input: &Run) -> bool {
+    /// Beyond changes and send_empty: v1 sends for any error; v1.2 for anything new
+    /// (the run's own error notices are always new: they lead `errors`) or resolved, and
+    /// for the still-open list when it is due.
+    fn worth_sending(&self) -> bool {
         match &self.tracked {
             None => !self.errors.is_empty(),
             Some(t) => {
@@ -747,7 +748,6 @@ impl<'a> Sorted<'a> {
                     || !self.warnings.is_empty()
                     || !t.resolved.is_empty()
                     || (t.list_still_open && !t.still_open.is_empty())
-                    || input.notices.iter().any(|n| n.severity == Severity::Error)
             }
         }
     }

@@ -318,6 +318,8 @@ fn the_footer_gives_how_long_the_run_took() {
         (59_949, "59.9 s"),
         (59_950, "1 min 0 s"),
         (252_400, "4 min 12 s"),
+        (3_599_499, "59 min 59 s"),
+        (3_599_500, "1 h 0 min"),
         (3_780_000, "1 h 3 min"),
     ] {
         let mut i = input(response_for("contract-example"));

@@ -209,9 +209,34 @@ pub fn version() -> String {
 }
 
 fn to_json(value: JsValue) -> Result<Vec<u8>, JsError> {
-    let value: serde_json::Value = serde_wasm_bindgen::from_value(value)
+    let mut value: serde_json::Value = serde_wasm_bindgen::from_value(value)
         .map_err(|e| JsError::new(&format!("request: not a JSON value ({e})")))?;
+    integral(&mut value);
     serde_json::to_vec(&value).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// JavaScript's numbers are all doubles, and serde-wasm-bindgen hands one past 2^53 over
+/// as a float even when it is a whole number. The engine gets such a number as the
+/// integer it is, so that it judges an id given as an object as it judges the same id
+/// in text (2^53: "expected an integer from 1 to ...", not "expected an integer").
+fn integral(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    // 2^63 and 2^64: the doubles just past i64 and u64.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && (0.0..U64_END).contains(&f) {
+                *n = (f as u64).into();
+            } else if f.fract() == 0.0 && (-I64_END..0.0).contains(&f) {
+                *n = (f as i64).into();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral),
+        Value::Object(fields) => fields.values_mut().for_each(integral),
+        _ => {}
+    }
 }
 
 fn from_json(bytes: &[u8]) -> Result<JsValue, JsError> {
