@@ -10,7 +10,7 @@ export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
 DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
 
-.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint rust-test js js-test php php-test report-test report-screenshot bless bench deb deb-test deb-package
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint build rust-test js js-test php php-test report-test report-screenshot bless bench deb deb-test deb-package
 
 test: deps fmt lint rust-test js-test php-test report-test deb-test
 	@echo "make test: all checks passed"
@@ -66,7 +66,14 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p opsync-engine --lib --target wasm32-unknown-unknown -- -D warnings
 
-rust-test:
+# One build of every crate and target, shared by the Rust tests, the PHP face (the FFI
+# library and the opsync command), the sandbox and the Debian package: cargo resolves the
+# workspace's features once, so no crate is compiled twice (a `cargo build -p` of one
+# package resolves them apart and rebuilds wasmtime, tokio and serde's dependents).
+build: deps-rust
+	$(CARGO) build --workspace --all-targets
+
+rust-test: build
 	$(CARGO) test --workspace
 
 # The npm package, for Node and for browsers.
@@ -78,10 +85,9 @@ js-test: js
 	node --test engine/js/test/
 
 # The PHP face needs the FFI library and, for its fallback, the opsync command; the
-# drop-in's end-to-end tests run the Openprovider sandbox and MariaDB too.
-php:
-	$(CARGO) build -p opsync-php -p opsync
-	$(CARGO) build -p opsync-testkit --bin op-sandbox
+# drop-in's end-to-end tests run the Openprovider sandbox and MariaDB too. All three come
+# from the one build.
+php: build
 
 php-test: php deps-debian deps-mariadb
 	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
@@ -89,7 +95,7 @@ php-test: php deps-debian deps-mariadb
 
 # The Debian package (`make deb`, release build): target/debian/opsync_<version>-1_<arch>.deb.
 # The man pages and completions are generated from the clap definitions first.
-# `make deb-test` packages the test build instead (the binary `make php` built: the same
+# `make deb-test` packages the test build instead (the binary `make build` built: the same
 # files, no release compile; cargo-deb warns that a dev profile is not for releases) and
 # installs it into a throwaway root: scripts/test-deb.sh.
 CARGO_DEB_VERSION := 3.8.0
