@@ -21,8 +21,8 @@ export OPSYNC_CACHE_DIR="$work/cache"
 
 echo "Machine: $(nproc) vCPU $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; MariaDB $(mysql -V | sed 's/.*Distrib \([^,]*\).*/\1/')"
 echo
-echo "| domains | strategy | wall time | opsync CPU | sandbox CPU | list calls | look-up calls | updates (API) | WHMCS rows written | peak memory |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| domains | strategy | wall time | opsync CPU | sandbox CPU | logins | list calls | look-up calls | updates (API) | WHMCS rows written | peak memory |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 steps_table=""
 tick=$(getconf CLK_TCK)
 
@@ -64,8 +64,9 @@ TOML
     written=$(python3 -c "import json,sys; print(json.load(open('$work/out.json'))['summary']['whmcs_updates'])")
     list=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['list'])")
     update=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['update'])")
+    login=$(echo "$counters" | python3 -c "import json,sys; print(json.load(sys.stdin)['login'])")
     if [ "$strategy" = bulk ]; then lists=$list; lookups=0; else lists=0; lookups=$list; fi
-    echo "| $n | $strategy | ${wall} s | ${cpu} s | ${sandbox_cpu} s | $lists | $lookups | $update | $written | $((rss / 1024)) MiB |"
+    echo "| $n | $strategy | ${wall} s | ${cpu} s | ${sandbox_cpu} s | $login | $lists | $lookups | $update | $written | $((rss / 1024)) MiB |"
     kill "$sandbox"; wait "$sandbox" 2>/dev/null || true
     mysql -h127.0.0.1 -uroot -e "DROP DATABASE $db"
   done
