@@ -70,17 +70,21 @@ fn op_date() -> impl Strategy<Value = Option<Value>> {
 }
 
 fn flag() -> impl Strategy<Value = Option<Value>> {
-    select(vec![
-        Some(json!(0)),
-        Some(json!(1)),
-        Some(json!("0")),
-        Some(json!("1")),
-        Some(json!("")),
-        Some(json!(true)),
-        Some(json!(false)),
-        Some(Value::Null),
-        None,
-    ])
+    prop_oneof![
+        12 => select(vec![
+            Some(json!(0)),
+            Some(json!(1)),
+            Some(json!("0")),
+            Some(json!("1")),
+            Some(json!("")),
+            Some(json!(true)),
+            Some(json!(false)),
+            Some(Value::Null),
+            None,
+        ]),
+        // No flag at all: the row cannot be judged (`invalid_record`).
+        1 => select(vec![Some(json!("yes")), Some(json!(2))]),
+    ]
 }
 
 fn whmcs_row() -> impl Strategy<Value = Value> {
@@ -214,9 +218,9 @@ pub fn request() -> impl Strategy<Value = Value> {
         // and "the last row" are not the same thing; some as the numeric strings PDO
         // hands over.
         (0u8..3, any::<u64>(), any::<[bool; 12]>()),
-        // A due-date move exactly at the guard's limit, one day over it, or left to
-        // chance (which almost never lands on the limit).
-        0u8..3,
+        // A due-date move exactly at the guard's limit, one day over it (two in five
+        // each), or left to chance (which almost never lands on either).
+        0u8..5,
     )
         .prop_map(
             |(policy, mut rows, mut domains, complete, lookups, (order, seed, as_text), limit)| {
@@ -258,8 +262,10 @@ pub fn request() -> impl Strategy<Value = Value> {
                 if !policy.is_null() {
                     req["policy"] = policy;
                 }
-                if limit < 2 {
-                    put_a_due_date_move_at_the_limit(&mut req, i64::from(limit));
+                match limit {
+                    0 | 1 => put_a_due_date_move_at_the_limit(&mut req, 0),
+                    2 | 3 => put_a_due_date_move_at_the_limit(&mut req, 1),
+                    _ => {}
                 }
                 req
             },
@@ -298,6 +304,10 @@ fn put_a_due_date_move_at_the_limit(req: &mut Value, over: i64) {
         .find_map(|row| {
             let status = row["status"].as_str()?;
             if protected.contains(&status) || !WHMCS_STATUSES[..10].contains(&status) {
+                return None;
+            }
+            let no_flag = |v: &Value| *v == json!("yes") || *v == json!(2);
+            if no_flag(&row["donotrenew"]) || no_flag(&row["idprotection"]) {
                 return None;
             }
             let due = day(&row["nextduedate"])?;

@@ -80,10 +80,16 @@ fn corners() -> Vec<Corner> {
                 )
             })
         }),
-        ("a bad flag", |req| {
+        ("an empty flag (\"\", as PDO hands it)", |req| {
             rows(req)
                 .iter()
                 .any(|r| r["donotrenew"] == "" || r["idprotection"] == "")
+        }),
+        ("a flag that is no flag (the row cannot be judged)", |req| {
+            let bad = |v: &Value| *v == "yes" || *v == 2;
+            rows(req)
+                .iter()
+                .any(|r| bad(&r["donotrenew"]) || bad(&r["idprotection"]))
         }),
         ("a due-date move exactly at the limit (made)", |req| {
             due_date_moves(req)
