@@ -272,6 +272,18 @@ pub fn request() -> impl Strategy<Value = Value> {
         )
 }
 
+/// A request's protected statuses as its policy gives them, the contract's default
+/// (Fraud, Cancelled) when it gives none.
+pub(crate) fn protected_statuses(request: &Value) -> Vec<String> {
+    match request["policy"]["protected_statuses"].as_array() {
+        Some(list) => list
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
+        None => vec!["Fraud".into(), "Cancelled".into()],
+    }
+}
+
 /// Sets the due-date guard so that the first row with a due date and a record of its name
 /// would move its due date by exactly the limit (`over` 0) or one day more (`over` 1), and
 /// turns the due-date rule on. A bias of the generator, not a rule: whether the move
@@ -284,10 +296,7 @@ fn put_a_due_date_move_at_the_limit(req: &mut Value, over: i64) {
         .to_string();
     let from_openprovider = policy["sync_expiry_date"].as_bool().unwrap_or(true);
     let offset = policy["due_date_offset_days"].as_u64().unwrap_or(0);
-    let protected: Vec<&str> = match policy["protected_statuses"].as_array() {
-        Some(list) => list.iter().filter_map(Value::as_str).collect(),
-        None => vec!["Fraud", "Cancelled"],
-    };
+    let protected = protected_statuses(req);
     let day = |v: &Value| v.as_str().and_then(|t| crate::parse_day(t.get(..10)?));
     let name_of = |d: &Value| {
         crate::lookup_name(&format!(
@@ -303,7 +312,7 @@ fn put_a_due_date_move_at_the_limit(req: &mut Value, over: i64) {
         .flatten()
         .find_map(|row| {
             let status = row["status"].as_str()?;
-            if protected.contains(&status) || !WHMCS_STATUSES[..10].contains(&status) {
+            if protected.iter().any(|p| p == status) || !WHMCS_STATUSES[..10].contains(&status) {
                 return None;
             }
             let no_flag = |v: &Value| *v == json!("yes") || *v == json!(2);

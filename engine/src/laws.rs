@@ -7,7 +7,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use serde_json::{json, Value};
 
-use crate::arbitrary::{arb_json, request, request_with_policy, WHMCS_STATUSES};
+use crate::arbitrary::{
+    arb_json, protected_statuses, request, request_with_policy, WHMCS_STATUSES,
+};
 use crate::columns::WHMCS_COLUMNS;
 use crate::{decide_json, parse_day, render_report_json, Response};
 
@@ -238,16 +240,6 @@ fn apply(request: &Value, response: &Response) -> Value {
         }
     }
     next
-}
-
-fn protected_statuses(request: &Value) -> Vec<String> {
-    match request["policy"]["protected_statuses"].as_array() {
-        Some(list) => list
-            .iter()
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect(),
-        None => vec!["Fraud".into(), "Cancelled".into()],
-    }
 }
 
 /// The pairing rule read independently of the engine: for each name, the record a row of

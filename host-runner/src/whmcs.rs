@@ -456,17 +456,6 @@ impl Whmcs {
         })
     }
 
-    /// Runs one row's update and its activity lines, as [`Writer::apply`] does.
-    pub async fn apply(
-        &self,
-        update: &WhmcsUpdate,
-        lines: &[String],
-        userid: u64,
-        now: &str,
-    ) -> Result<Applied, StoreError> {
-        self.writer().await?.apply(update, lines, userid, now).await
-    }
-
     /// The last `limit` runs of the history both hosts write, newest first.
     pub async fn runs(&self, limit: usize) -> Result<Vec<HistoryRun>, StoreError> {
         if !self.ensure_runs_table(false).await? {

@@ -50,6 +50,9 @@ async fn apply(store: &Whmcs, row: &DomainRow, result: &opsync_engine::RowResult
     };
     let lines = &result.activity.as_ref().unwrap().whmcs;
     store
+        .writer()
+        .await
+        .unwrap()
         .apply(update, lines, row.userid, "2026-11-28 03:00:00")
         .await
         .unwrap()
@@ -363,7 +366,13 @@ async fn a_column_the_engine_sets_reaches_the_database_as_it_is(db: TestDb) {
         .insert("additionalnotes".into(), json!("synced by a future rule"));
     update.set.insert("synced".into(), json!(1));
     assert_eq!(
-        store.apply(&update, &[], 3, "now").await.unwrap(),
+        store
+            .writer()
+            .await
+            .unwrap()
+            .apply(&update, &[], 3, "now")
+            .await
+            .unwrap(),
         Applied::Written
     );
     let row = text(&db, "SELECT CAST(additionalnotes AS CHAR), CAST(synced AS CHAR), CAST(expirydate AS CHAR), CAST(reminders AS CHAR) FROM tbldomains WHERE id = 12").await;
@@ -386,7 +395,13 @@ async fn a_guard_on_any_column_is_honoured(db: TestDb) {
         },
     };
     assert_eq!(
-        store.apply(&update, &[], 3, "now").await.unwrap(),
+        store
+            .writer()
+            .await
+            .unwrap()
+            .apply(&update, &[], 3, "now")
+            .await
+            .unwrap(),
         Applied::EditedMeanwhile
     );
     let mut matching = update.clone();
@@ -399,7 +414,13 @@ async fn a_guard_on_any_column_is_honoured(db: TestDb) {
         .columns
         .insert("expirydate".into(), json!("2026-05-19"));
     assert_eq!(
-        store.apply(&matching, &[], 3, "now").await.unwrap(),
+        store
+            .writer()
+            .await
+            .unwrap()
+            .apply(&matching, &[], 3, "now")
+            .await
+            .unwrap(),
         Applied::Written
     );
     let status = text(
@@ -421,7 +442,13 @@ async fn a_column_name_that_is_not_a_name_is_refused(db: TestDb) {
     update
         .set
         .insert("status = 'Fraud', domain".into(), json!("x"));
-    let err = store.apply(&update, &[], 3, "now").await.unwrap_err();
+    let err = store
+        .writer()
+        .await
+        .unwrap()
+        .apply(&update, &[], 3, "now")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("is not a column name"), "{err}");
     let row = text(
         &db,

@@ -65,7 +65,7 @@ impl Policy {
                 None => Some(100),
                 Some(v) => v.as_i64(),
             },
-            protected: super::protected_statuses(req),
+            protected: crate::arbitrary::protected_statuses(req),
         }
     }
 }
