@@ -55,6 +55,7 @@ mod privacy;
 mod renewal;
 mod report;
 mod rule;
+pub mod run;
 mod snapshot;
 mod status;
 #[doc(hidden)]

@@ -304,7 +304,7 @@ fn check_time(path: &str, value: &str) -> Result<(), RequestError> {
     }
 }
 
-fn check_tracking(tracking: &Tracking) -> Result<(), RequestError> {
+pub(crate) fn check_tracking(tracking: &Tracking) -> Result<(), RequestError> {
     check_time("tracking.now", &tracking.now)?;
     if let Some(at) = &tracking.still_open_mailed_at {
         check_time("tracking.still_open_mailed_at", at)?;
@@ -333,7 +333,7 @@ fn check_tracking(tracking: &Tracking) -> Result<(), RequestError> {
     Ok(())
 }
 
-fn check_links(links: &Links) -> Result<(), RequestError> {
+pub(crate) fn check_links(links: &Links) -> Result<(), RequestError> {
     let url = links.admin_url.as_str();
     let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
     let odd = |c: char| c.is_whitespace() || c.is_control() || "?#\"<>\\".contains(c);

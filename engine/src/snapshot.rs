@@ -491,10 +491,30 @@ fn id_field(value: Option<&Scalar>) -> Result<u64, String> {
         _ => None,
     };
     match id {
-        Some(id) if (1..=MAX_ID).contains(&id) => Ok(id),
-        Some(_) => Err(format!("expected an integer from 1 to {MAX_ID}")),
+        Some(id) => id_in_range(id),
         None => Err("expected an integer".to_string()),
     }
+}
+
+/// An id the contract takes: from 1 to [`MAX_ID`].
+pub(crate) fn id_in_range(id: u64) -> Result<u64, String> {
+    if (1..=MAX_ID).contains(&id) {
+        Ok(id)
+    } else {
+        Err(format!("expected an integer from 1 to {MAX_ID}"))
+    }
+}
+
+/// Whether the engine can take one Openprovider record, as a request would carry it at
+/// `openprovider.domains[index]`: the error the whole request would fail with, if not.
+pub(crate) fn check_record(text: &str, index: usize) -> Result<(), RequestError> {
+    let at = Loc {
+        list: "openprovider.domains",
+        index,
+    };
+    let raw: Obj<RawDomain> = serde_json::from_str(text)
+        .map_err(|e| RequestError::new(at.path(), format!("not valid JSON ({e})")))?;
+    OpDomain::from_raw(raw, at).map(|_| ())
 }
 
 fn domain_field(value: Option<Scalar<'_>>) -> Result<Cow<'_, str>, String> {

@@ -202,6 +202,8 @@ struct Shared {
 }
 
 struct SandboxState {
+    username: String,
+    password: String,
     domains: BTreeMap<u64, Value>,
     /// The listing's index, built once and kept until a domain is added, removed or
     /// renamed (`domains_mut` drops it): pages cost O(page), not O(account).
@@ -227,6 +229,8 @@ impl SandboxState {
             .filter_map(|d| Some((d["id"].as_u64()?, d.clone())))
             .collect();
         SandboxState {
+            username: seed.username.clone(),
+            password: seed.password.clone(),
             domains,
             tokens: HashMap::new(),
             issued: 0,
@@ -387,6 +391,77 @@ impl Drop for Sandbox {
     }
 }
 
+/// The sandbox without HTTP, for a simulated world (`sim`): the same state, faults and
+/// answers, each call answered at once with the delay it would have taken.
+pub struct Offline {
+    state: SandboxState,
+}
+
+impl Offline {
+    pub fn new(seed: &Seed) -> Offline {
+        Offline {
+            state: SandboxState::new(seed),
+        }
+    }
+
+    /// One call: `method` and `path` below `/v1beta`, the raw query, the bearer token.
+    pub fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        bearer: Option<&str>,
+        body: &[u8],
+    ) -> Answer {
+        let Some(route) = Route::of(method, path, query, body) else {
+            return Answer {
+                status: 404,
+                body: b"Not Found".to_vec(),
+                json: false,
+                delay_ms: 0,
+            };
+        };
+        let (delay, number) = self.state.admit(&route.kind());
+        let mut answer = self.state.respond(route, bearer, number);
+        answer.delay_ms = delay;
+        answer
+    }
+
+    pub fn faults_mut(&mut self) -> &mut Faults {
+        &mut self.state.faults
+    }
+
+    /// Every token issued so far stops working (code 196), as when they expire.
+    pub fn expire_tokens(&mut self) {
+        self.state.tokens.clear();
+    }
+
+    /// The IP is blocked (code 10005) from now on.
+    pub fn block(&mut self) {
+        self.state.blocked = true;
+    }
+
+    /// No more faults: the IP unblocked, every injected fault off.
+    pub fn calm(&mut self) {
+        self.state.blocked = false;
+        self.state.identical.clear();
+        self.state.faults = Faults::default();
+    }
+
+    /// Every token the sandbox ever issued.
+    pub fn tokens_issued(&self) -> Vec<String> {
+        (1..=self.state.issued).map(token_text).collect()
+    }
+
+    pub fn domains(&self) -> &BTreeMap<u64, Value> {
+        &self.state.domains
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.state.counters.clone()
+    }
+}
+
 fn lock(shared: &Shared) -> MutexGuard<'_, SandboxState> {
     shared.state.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -428,64 +503,174 @@ enum Kind {
     Update,
 }
 
-/// Everything every API request goes through: counting, latency, hangs, blocks,
-/// maintenance, injected failures, authentication; then the handler, then body faults.
-async fn serve(
-    shared: Arc<Shared>,
-    kind: Kind,
-    fingerprint: String,
-    headers: &HeaderMap,
-    handler: impl FnOnce(&mut SandboxState) -> Reply,
-) -> Response {
-    let (latency, hang, number) = {
-        let mut s = lock(&shared);
-        s.counters.total += 1;
-        let number = s.counters.total;
-        match kind {
-            Kind::Login => s.counters.login += 1,
-            Kind::List => s.counters.list += 1,
-            Kind::Get => s.counters.get += 1,
-            Kind::Update => s.counters.update += 1,
+/// One API call as the sandbox answers it, the HTTP framing aside: the route below
+/// `/v1beta` with what the call sent.
+#[derive(Debug, Clone)]
+pub enum Route {
+    Login {
+        body: Vec<u8>,
+    },
+    List {
+        query: Option<String>,
+    },
+    Get {
+        id: String,
+        query: Option<String>,
+    },
+    Update {
+        id: String,
+        query: Option<String>,
+        body: Vec<u8>,
+    },
+}
+
+impl Route {
+    /// The route of `method path` (the path below `/v1beta`); `None` when the API has
+    /// no such call.
+    pub fn of(method: &str, path: &str, query: Option<&str>, body: &[u8]) -> Option<Route> {
+        let query = query.filter(|q| !q.is_empty()).map(str::to_string);
+        match (method, path) {
+            ("POST", "/auth/login") => Some(Route::Login {
+                body: body.to_vec(),
+            }),
+            ("GET", "/domains") => Some(Route::List { query }),
+            (method, path) => {
+                let id = path.strip_prefix("/domains/")?.to_string();
+                match method {
+                    "GET" => Some(Route::Get { id, query }),
+                    "PUT" => Some(Route::Update {
+                        id,
+                        query,
+                        body: body.to_vec(),
+                    }),
+                    _ => None,
+                }
+            }
         }
-        let hang = if s.faults.hang_next > 0 {
-            s.faults.hang_next -= 1;
-            s.faults.hang_ms
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            Route::Login { .. } => Kind::Login,
+            Route::List { .. } => Kind::List,
+            Route::Get { .. } => Kind::Get,
+            Route::Update { .. } => Kind::Update,
+        }
+    }
+
+    /// What makes two calls identical, for the IP block.
+    fn fingerprint(&self) -> String {
+        match self {
+            Route::Login { body } => format!("POST /auth/login {}", String::from_utf8_lossy(body)),
+            Route::List { query } => format!("GET /domains?{}", query.as_deref().unwrap_or("")),
+            Route::Get { id, .. } => format!("GET /domains/{id}"),
+            Route::Update { id, body, .. } => {
+                format!("PUT /domains/{id} {}", String::from_utf8_lossy(body))
+            }
+        }
+    }
+}
+
+/// The sandbox's answer to one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// Whether the body is declared JSON.
+    pub json: bool,
+    /// How long the answer takes (latency and hangs), in milliseconds.
+    pub delay_ms: u64,
+}
+
+impl SandboxState {
+    /// Counts a call and says how long it waits before it is answered (latency, hangs).
+    fn admit(&mut self, kind: &Kind) -> (u64, u64) {
+        self.counters.total += 1;
+        let number = self.counters.total;
+        match kind {
+            Kind::Login => self.counters.login += 1,
+            Kind::List => self.counters.list += 1,
+            Kind::Get => self.counters.get += 1,
+            Kind::Update => self.counters.update += 1,
+        }
+        let hang = if self.faults.hang_next > 0 {
+            self.faults.hang_next -= 1;
+            self.faults.hang_ms
         } else {
             0
         };
-        (s.faults.latency_ms, hang, number)
-    };
-    if latency + hang > 0 {
-        tokio::time::sleep(Duration::from_millis(latency + hang)).await;
+        (self.faults.latency_ms + hang, number)
     }
 
-    let mut s = lock(&shared);
-    let reply =
-        gate(&mut s, &kind, &fingerprint, headers, number).unwrap_or_else(|| handler(&mut s));
-    if matches!(&reply, Reply::Bare(..))
-        || matches!(&reply, Reply::Json(_, b) if b["code"].as_i64() != Some(0))
-    {
-        s.counters.faulted += 1;
+    /// Everything every API call goes through once its wait is over: blocks, maintenance,
+    /// injected failures, authentication; then the handler, then body faults.
+    fn respond(&mut self, route: Route, bearer: Option<&str>, number: u64) -> Answer {
+        let kind = route.kind();
+        let fingerprint = route.fingerprint();
+        let reply =
+            gate(self, &kind, &fingerprint, bearer, number).unwrap_or_else(|| handle(self, route));
+        if matches!(&reply, Reply::Bare(..))
+            || matches!(&reply, Reply::Json(_, b) if b["code"].as_i64() != Some(0))
+        {
+            self.counters.faulted += 1;
+        }
+        let (status, text) = match reply {
+            Reply::Bare(status, text) => {
+                return Answer {
+                    status: status.as_u16(),
+                    body: text.as_bytes().to_vec(),
+                    json: false,
+                    delay_ms: 0,
+                }
+            }
+            Reply::Json(status, body) => (status, body.to_string()),
+        };
+        if self.faults.malformed_next > 0 {
+            self.faults.malformed_next -= 1;
+            return Answer {
+                status: status.as_u16(),
+                body: b"<html><body>502 Bad Gateway</body></html>".to_vec(),
+                json: false,
+                delay_ms: 0,
+            };
+        }
+        if self.faults.truncated_next > 0 {
+            self.faults.truncated_next -= 1;
+            let cut = text.len() / 2;
+            return Answer {
+                status: status.as_u16(),
+                body: text.as_bytes()[..cut].to_vec(),
+                json: true,
+                delay_ms: 0,
+            };
+        }
+        Answer {
+            status: status.as_u16(),
+            body: text.into_bytes(),
+            json: true,
+            delay_ms: 0,
+        }
     }
-    let (status, text) = match reply {
-        Reply::Bare(status, text) => return (status, text).into_response(),
-        Reply::Json(status, body) => (status, body.to_string()),
-    };
-    if s.faults.malformed_next > 0 {
-        s.faults.malformed_next -= 1;
-        return (status, "<html><body>502 Bad Gateway</body></html>").into_response();
+}
+
+/// A call through HTTP: counted, held for its latency without holding the state, then
+/// answered.
+async fn serve(shared: Arc<Shared>, route: Route, headers: &HeaderMap) -> Response {
+    let (delay, number) = lock(&shared).admit(&route.kind());
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    if s.faults.truncated_next > 0 {
-        s.faults.truncated_next -= 1;
-        let cut = text.len() / 2;
-        return (
-            status,
-            [("content-type", "application/json")],
-            text[..cut].to_string(),
-        )
-            .into_response();
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let answer = lock(&shared).respond(route, bearer, number);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    if answer.json {
+        (status, [("content-type", "application/json")], answer.body).into_response()
+    } else {
+        (status, answer.body).into_response()
     }
-    (status, [("content-type", "application/json")], text).into_response()
 }
 
 /// The checks before a handler runs; `Some` is the answer instead.
@@ -493,7 +678,7 @@ fn gate(
     s: &mut SandboxState,
     kind: &Kind,
     fingerprint: &str,
-    headers: &HeaderMap,
+    bearer: Option<&str>,
     number: u64,
 ) -> Option<Reply> {
     if s.blocked {
@@ -555,11 +740,7 @@ fn gate(
     if matches!(kind, Kind::Login) {
         return None;
     }
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = bearer.unwrap_or("");
     let expire_after = s.faults.expire_token_after;
     match s.tokens.get_mut(token) {
         Some(calls) if expire_after.is_some_and(|n| *calls >= n) => {
@@ -595,46 +776,46 @@ struct LoginBody {
 }
 
 async fn login(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let fingerprint = format!("POST /auth/login {}", String::from_utf8_lossy(&body));
-    let seed_user = shared.seed.username.clone();
-    let seed_pass = shared.seed.password.clone();
     serve(
-        shared.clone(),
-        Kind::Login,
-        fingerprint,
-        &headers,
-        move |s| {
-            see(s, "POST /auth/login", body_keys(&body));
-            let creds = match serde_json::from_slice::<LoginBody>(&body) {
-                Ok(creds) => creds,
-                Err(e) => return invalid(format!("login body: {e}")),
-            };
-            if creds.username.as_deref() != Some(seed_user.as_str())
-                || creds.password.as_deref() != Some(seed_pass.as_str())
-            {
-                return envelope(
-                    StatusCode::UNAUTHORIZED,
-                    196,
-                    "Authentication/Authorization Failed",
-                    Value::Null,
-                );
-            }
-            s.issued += 1;
-            let token = format!(
-                "sbx{:016x}{:08x}",
-                s.issued.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                s.issued
-            );
-            s.tokens.insert(token.clone(), 0);
-            envelope(
-                StatusCode::OK,
-                0,
-                "",
-                json!({"token": token, "reseller_id": 123456}),
-            )
+        shared,
+        Route::Login {
+            body: body.to_vec(),
         },
+        &headers,
     )
     .await
+}
+
+fn login_call(s: &mut SandboxState, body: &[u8]) -> Reply {
+    see(s, "POST /auth/login", body_keys(body));
+    let creds = match serde_json::from_slice::<LoginBody>(body) {
+        Ok(creds) => creds,
+        Err(e) => return invalid(format!("login body: {e}")),
+    };
+    if creds.username.as_deref() != Some(s.username.as_str())
+        || creds.password.as_deref() != Some(s.password.as_str())
+    {
+        return envelope(
+            StatusCode::UNAUTHORIZED,
+            196,
+            "Authentication/Authorization Failed",
+            Value::Null,
+        );
+    }
+    s.issued += 1;
+    let token = token_text(s.issued);
+    s.tokens.insert(token.clone(), 0);
+    envelope(
+        StatusCode::OK,
+        0,
+        "",
+        json!({"token": token, "reseller_id": 123456}),
+    )
+}
+
+/// The `n`th token the sandbox issues.
+fn token_text(n: u64) -> String {
+    format!("sbx{:016x}{:08x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15), n)
 }
 
 /// The query's (key, value) pairs, decoded, in order.
@@ -818,67 +999,77 @@ async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let fingerprint = format!("GET /domains?{}", query.as_deref().unwrap_or(""));
-    serve(shared, Kind::List, fingerprint, &headers, move |s| {
-        let pairs = query_pairs(query.as_deref());
-        see(s, "GET /domains", pairs.iter().map(|(k, _)| k.clone()));
-        let mut q = match ListQuery::parse(&pairs, &s.faults.refuse_keys) {
-            Ok(q) => q,
-            Err(reply) => return reply,
+    serve(shared, Route::List { query }, &headers).await
+}
+
+fn list_call(s: &mut SandboxState, query: Option<String>) -> Reply {
+    let pairs = query_pairs(query.as_deref());
+    see(s, "GET /domains", pairs.iter().map(|(k, _)| k.clone()));
+    let mut q = match ListQuery::parse(&pairs, &s.faults.refuse_keys) {
+        Ok(q) => q,
+        Err(reply) => return reply,
+    };
+    if !q.names.is_empty() {
+        s.names_asked.push(q.names.clone());
+    }
+    if s.faults.ignore_domain_names {
+        q.names.clear();
+    }
+    if s.faults.ignore_order_by {
+        q.order_by = None;
+    }
+
+    // A domain appears or vanishes between two pages.
+    if let Some(after) = s.faults.shift_after_list_calls {
+        if !s.shifted && s.counters.list > u64::from(after) {
+            s.shifted = true;
+            if s.faults.shift_inserts {
+                let id = s.domains.keys().next_back().copied().unwrap_or(0) + 1;
+                s.domains_mut().insert(
+                    id,
+                    json!({"id": id, "domain": {"name": format!("appeared-{id}"), "extension": "com"},
+                           "status": "ACT", "is_deleted": false}),
+                );
+            } else if let Some(first) = s.domains.keys().next().copied() {
+                s.domains_mut().remove(&first);
+            }
+        }
+    }
+
+    // The listing as opsync reads it (every live domain, by id, a page at a time) and
+    // look-ups by name come from the index; any other filter looks at every domain.
+    if let Some(page) = indexed_page(s, &q) {
+        return page;
+    }
+    let mut results: Vec<&Value> = s.domains.values().filter(|d| q.matches(d)).collect();
+    if let Some((field, ascending)) = &q.order_by {
+        let sort_key = |d: &Value| -> String {
+            match field.as_str() {
+                "id" => format!("{:020}", d["id"].as_u64().unwrap_or(0)),
+                "domain_name" => d["domain"]["name"].as_str().unwrap_or("").to_string(),
+                "domain_extension" => d["domain"]["extension"].as_str().unwrap_or("").to_string(),
+                other => d[other].as_str().unwrap_or("").to_string(),
+            }
         };
-        if !q.names.is_empty() {
-            s.names_asked.push(q.names.clone());
+        results.sort_by_key(|d| sort_key(d));
+        if !ascending {
+            results.reverse();
         }
-        if s.faults.ignore_domain_names {
-            q.names.clear();
-        }
-        if s.faults.ignore_order_by {
-            q.order_by = None;
-        }
+    }
 
-        // A domain appears or vanishes between two pages.
-        if let Some(after) = s.faults.shift_after_list_calls {
-            if !s.shifted && s.counters.list > u64::from(after) {
-                s.shifted = true;
-                if s.faults.shift_inserts {
-                    let id = s.domains.keys().next_back().copied().unwrap_or(0) + 1;
-                    s.domains_mut().insert(
-                        id,
-                        json!({"id": id, "domain": {"name": format!("appeared-{id}"), "extension": "com"},
-                               "status": "ACT", "is_deleted": false}),
-                    );
-                } else if let Some(first) = s.domains.keys().next().copied() {
-                    s.domains_mut().remove(&first);
-                }
-            }
-        }
-
-        // The listing as opsync reads it (every live domain, by id, a page at a time) and
-        // look-ups by name come from the index; any other filter looks at every domain.
-        if let Some(page) = indexed_page(s, &q) {
-            return page;
-        }
-        let mut results: Vec<&Value> = s.domains.values().filter(|d| q.matches(d)).collect();
-        if let Some((field, ascending)) = &q.order_by {
-            let sort_key = |d: &Value| -> String {
-                match field.as_str() {
-                    "id" => format!("{:020}", d["id"].as_u64().unwrap_or(0)),
-                    "domain_name" => d["domain"]["name"].as_str().unwrap_or("").to_string(),
-                    "domain_extension" => d["domain"]["extension"].as_str().unwrap_or("").to_string(),
-                    other => d[other].as_str().unwrap_or("").to_string(),
-                }
-            };
-            results.sort_by_key(|d| sort_key(d));
-            if !ascending {
-                results.reverse();
-            }
-        }
-
-        let total = results.len();
-        let page: Vec<Value> = results.into_iter().skip(q.offset).take(q.limit).cloned().collect();
-        envelope(StatusCode::OK, 0, "", json!({"results": page, "total": total}))
-    })
-    .await
+    let total = results.len();
+    let page: Vec<Value> = results
+        .into_iter()
+        .skip(q.offset)
+        .take(q.limit)
+        .cloned()
+        .collect();
+    envelope(
+        StatusCode::OK,
+        0,
+        "",
+        json!({"results": page, "total": total}),
+    )
 }
 
 /// A page of a listing the index answers: live domains by id (no order, or `order_by.id`),
@@ -971,22 +1162,22 @@ async fn get_one(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let fingerprint = format!("GET /domains/{id}");
-    serve(shared, Kind::Get, fingerprint, &headers, move |s| {
-        if let Some(refused) = no_query(s, "GET /domains/{id}", query.as_deref()) {
-            return refused;
-        }
-        match id.parse::<u64>().ok().and_then(|id| s.domains.get(&id)) {
-            Some(d) => envelope(StatusCode::OK, 0, "", d.clone()),
-            None => envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                320,
-                "Domain is not in your account",
-                Value::Null,
-            ),
-        }
-    })
-    .await
+    serve(shared, Route::Get { id, query }, &headers).await
+}
+
+fn get_call(s: &mut SandboxState, id: String, query: Option<String>) -> Reply {
+    if let Some(refused) = no_query(s, "GET /domains/{id}", query.as_deref()) {
+        return refused;
+    }
+    match id.parse::<u64>().ok().and_then(|id| s.domains.get(&id)) {
+        Some(d) => envelope(StatusCode::OK, 0, "", d.clone()),
+        None => envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            320,
+            "Domain is not in your account",
+            Value::Null,
+        ),
+    }
 }
 
 async fn update(
@@ -996,98 +1187,109 @@ async fn update(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let fingerprint = format!("PUT /domains/{id} {}", String::from_utf8_lossy(&body));
-    serve(shared, Kind::Update, fingerprint, &headers, move |s| {
-        if let Some(refused) = no_query(s, "PUT /domains/{id}", query.as_deref()) {
-            return refused;
-        }
-        see(s, "PUT /domains/{id} body", body_keys(&body));
-        // An update changes neither an id, a name nor is_deleted: the index stays.
-        let Some(domain) = id.parse::<u64>().ok().and_then(|id| s.domains.get_mut(&id)) else {
-            return envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                320,
-                "Domain is not in your account",
-                Value::Null,
-            );
-        };
-        let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
-            return envelope(StatusCode::BAD_REQUEST, 1, "Bad request", Value::Null);
-        };
-        if let Some(key) = body
-            .keys()
-            .find(|k| !["autorenew", "is_private_whois_enabled"].contains(&k.as_str()))
-        {
-            return envelope(
-                StatusCode::NOT_IMPLEMENTED,
-                INVALID_PARAMETER,
-                &format!("sandbox: updating {key:?} is not modelled"),
-                Value::Null,
-            );
-        }
-        if body
-            .get("is_private_whois_enabled")
-            .is_some_and(|v| !v.is_boolean())
-        {
-            return invalid("is_private_whois_enabled: expected true or false".into());
-        }
-        if s.faults
-            .refuse_update_ids
-            .iter()
-            .any(|refused| domain["id"].as_u64() == Some(*refused))
-        {
-            return envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                399,
-                "Unknown domain error",
-                json!("sandbox: this domain's update is refused"),
-            );
-        }
-        if domain["status"].as_str() != Some("ACT") {
-            return envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                366,
-                "Action is prohibited for current domain status",
-                Value::Null,
-            );
-        }
-        if let Some(autorenew) = body.get("autorenew") {
-            match autorenew.as_str() {
-                Some("on" | "off" | "default") => {}
-                _ => {
-                    return envelope(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        347,
-                        "Wrong autorenew value",
-                        Value::Null,
-                    )
-                }
+    let body = body.to_vec();
+    serve(shared, Route::Update { id, query, body }, &headers).await
+}
+
+fn update_call(s: &mut SandboxState, id: String, query: Option<String>, body: Vec<u8>) -> Reply {
+    if let Some(refused) = no_query(s, "PUT /domains/{id}", query.as_deref()) {
+        return refused;
+    }
+    see(s, "PUT /domains/{id} body", body_keys(&body));
+    // An update changes neither an id, a name nor is_deleted: the index stays.
+    let Some(domain) = id.parse::<u64>().ok().and_then(|id| s.domains.get_mut(&id)) else {
+        return envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            320,
+            "Domain is not in your account",
+            Value::Null,
+        );
+    };
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return envelope(StatusCode::BAD_REQUEST, 1, "Bad request", Value::Null);
+    };
+    if let Some(key) = body
+        .keys()
+        .find(|k| !["autorenew", "is_private_whois_enabled"].contains(&k.as_str()))
+    {
+        return envelope(
+            StatusCode::NOT_IMPLEMENTED,
+            INVALID_PARAMETER,
+            &format!("sandbox: updating {key:?} is not modelled"),
+            Value::Null,
+        );
+    }
+    if body
+        .get("is_private_whois_enabled")
+        .is_some_and(|v| !v.is_boolean())
+    {
+        return invalid("is_private_whois_enabled: expected true or false".into());
+    }
+    if s.faults
+        .refuse_update_ids
+        .iter()
+        .any(|refused| domain["id"].as_u64() == Some(*refused))
+    {
+        return envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            399,
+            "Unknown domain error",
+            json!("sandbox: this domain's update is refused"),
+        );
+    }
+    if domain["status"].as_str() != Some("ACT") {
+        return envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            366,
+            "Action is prohibited for current domain status",
+            Value::Null,
+        );
+    }
+    if let Some(autorenew) = body.get("autorenew") {
+        match autorenew.as_str() {
+            Some("on" | "off" | "default") => {}
+            _ => {
+                return envelope(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    347,
+                    "Wrong autorenew value",
+                    Value::Null,
+                )
             }
         }
-        if body.get("is_private_whois_enabled") == Some(&json!(true))
-            && domain["is_private_whois_allowed"] == json!(false)
-        {
-            return envelope(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                19006,
-                "WHOIS privacy is not supported for this TLD",
-                Value::Null,
-            );
+    }
+    if body.get("is_private_whois_enabled") == Some(&json!(true))
+        && domain["is_private_whois_allowed"] == json!(false)
+    {
+        return envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            19006,
+            "WHOIS privacy is not supported for this TLD",
+            Value::Null,
+        );
+    }
+    for field in ["autorenew", "is_private_whois_enabled"] {
+        if let Some(v) = body.get(field) {
+            domain[field] = v.clone();
         }
-        for field in ["autorenew", "is_private_whois_enabled"] {
-            if let Some(v) = body.get(field) {
-                domain[field] = v.clone();
-            }
-        }
-        let status = domain["status"].clone();
-        envelope(
-            StatusCode::OK,
-            0,
-            "",
-            json!({"id": domain["id"], "status": status}),
-        )
-    })
-    .await
+    }
+    let status = domain["status"].clone();
+    envelope(
+        StatusCode::OK,
+        0,
+        "",
+        json!({"id": domain["id"], "status": status}),
+    )
+}
+
+/// A call past the gate, to its handler.
+fn handle(s: &mut SandboxState, route: Route) -> Reply {
+    match route {
+        Route::Login { body } => login_call(s, &body),
+        Route::List { query } => list_call(s, query),
+        Route::Get { id, query } => get_call(s, id, query),
+        Route::Update { id, query, body } => update_call(s, id, query, body),
+    }
 }
 
 async fn control_counters(State(shared): State<Arc<Shared>>) -> Response {
