@@ -4,10 +4,12 @@
 //!
 //! - `fixtures/scenarios/<name>.request.json` -> `<name>.response.json` or `.error.txt`
 //! - `fixtures/reports/<name>.input.json` -> `<name>.report.json` or `.error.txt`
+//! - `fixtures/runs/<name>.world.json` -> `<name>.run.jsonl` (the run in the simulated
+//!   world, recorded as the script every face replays)
 
 use std::path::Path;
 
-use opsync_testkit::scenarios;
+use opsync_testkit::{scenarios, sim};
 
 /// The answer as a face prints it: the bytes and a newline, or the error line.
 fn write(dir: &Path, name: &str, ok_suffix: &str, answer: Result<Vec<u8>, String>) -> bool {
@@ -41,10 +43,26 @@ fn main() {
             changed.push(format!("reports/{}", s.name));
         }
     }
+    let runs = sim::definitions();
+    for (name, def) in &runs {
+        let mut world = def.world();
+        let ran = world.run(&def.start, &def.schedule);
+        let mut bytes = Vec::new();
+        for line in &ran.script {
+            bytes.extend_from_slice(line);
+            bytes.push(b'\n');
+        }
+        let path = sim::runs_dir().join(format!("{name}.run.jsonl"));
+        if std::fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+            changed.push(format!("runs/{name}"));
+        }
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
     println!(
-        "bless: {} decide and {} report scenarios written; {} changed{}",
+        "bless: {} decide, {} report and {} run scenarios written; {} changed{}",
         decide.len(),
         reports.len(),
+        runs.len(),
         changed.len(),
         if changed.is_empty() {
             String::new()

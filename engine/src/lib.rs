@@ -115,6 +115,13 @@ pub fn lookup_names_json(input: &[u8]) -> Result<Vec<u8>, RequestError> {
     Ok(serde_json::to_vec_pretty(&looked_up).unwrap_or_default())
 }
 
+/// The settings verb: `{settings, options?}` (a run's raw settings and options) in, the
+/// settings as a run reads them out: the policy, the batch, the API address, and every
+/// setting with its value and where it came from (for `opsync check` and the addon page).
+pub fn settings_json(input: &[u8]) -> Result<Vec<u8>, RequestError> {
+    run::settings::shown_json(input).map_err(|e| RequestError::new("settings", e.0))
+}
+
 /// The name a domain is known by at Openprovider: trimmed, lower case, without a trailing
 /// dot, IDN labels in punycode; `None` when it is no usable domain name. Hosts look names
 /// up in this form, and the engine pairs in it.

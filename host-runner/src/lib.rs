@@ -16,13 +16,13 @@ pub mod config;
 pub mod mail;
 pub mod metrics;
 pub mod openprovider;
-mod private_file;
 pub mod progress;
 pub mod sync;
-pub mod wasm;
 pub mod whmcs;
 
-pub use wasm::CallError;
+/// `engine.wasm` in wasmtime (the `opsync-wasm-host` crate, shared with the PHP library).
+pub use opsync_wasm_host as wasm;
+pub use opsync_wasm_host::{private_file, CallError, Verb};
 
 /// Which build of the engine answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,33 +33,13 @@ pub enum EngineChoice {
     Native,
 }
 
-/// The engine's verbs that take JSON bytes and answer JSON bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    /// A request in, the response out.
-    Decide,
-    /// A report input in, the report out.
-    RenderReport,
-    /// Domain names in, the names Openprovider knows them by out.
-    LookupNames,
-}
-
-impl Verb {
-    /// The export of `engine.wasm` that answers it.
-    pub fn export(self) -> &'static str {
-        match self {
-            Verb::Decide => "decide",
-            Verb::RenderReport => "render_report",
-            Verb::LookupNames => "lookup_names",
-        }
-    }
-
-    fn native(self, input: &[u8]) -> Result<Vec<u8>, opsync_engine::RequestError> {
-        match self {
-            Verb::Decide => opsync_engine::decide_json(input),
-            Verb::RenderReport => opsync_engine::render_report_json(input),
-            Verb::LookupNames => opsync_engine::lookup_names_json(input),
-        }
+/// A verb answered by the engine compiled into this program.
+fn native(verb: Verb, input: &[u8]) -> Result<Vec<u8>, opsync_engine::RequestError> {
+    match verb {
+        Verb::Decide => opsync_engine::decide_json(input),
+        Verb::RenderReport => opsync_engine::render_report_json(input),
+        Verb::LookupNames => opsync_engine::lookup_names_json(input),
+        Verb::Settings => opsync_engine::settings_json(input),
     }
 }
 
@@ -67,9 +47,7 @@ impl Verb {
 /// the contract's one-line error.
 pub fn answer(verb: Verb, input: &[u8], engine: EngineChoice) -> Result<Vec<u8>, CallError> {
     match engine {
-        EngineChoice::Native => verb
-            .native(input)
-            .map_err(|e| CallError::Invalid(e.to_string())),
+        EngineChoice::Native => native(verb, input).map_err(|e| CallError::Invalid(e.to_string())),
         EngineChoice::Wasm => {
             wasm::WasmEngine::global().and_then(|e| e.answer(verb, input, wasm::Limits::default()))
         }

@@ -8,5 +8,10 @@
 int32_t opsync_decide(const char *request, size_t request_len, uint8_t **out, size_t *out_len);
 int32_t opsync_render_report(const char *input, size_t input_len, uint8_t **out, size_t *out_len);
 int32_t opsync_lookup_names(const char *input, size_t input_len, uint8_t **out, size_t *out_len);
+int32_t opsync_settings(const char *input, size_t input_len, uint8_t **out, size_t *out_len);
 int32_t opsync_version(uint8_t **out, size_t *out_len);
+/* The run protocol: a run lives in its own instance, reached through its handle. */
+int32_t opsync_run_start(const char *start, size_t start_len, uint64_t *handle, uint8_t **out, size_t *out_len);
+int32_t opsync_run_feed(uint64_t handle, const char *header, size_t header_len, const char *body, size_t body_len, uint8_t **out, size_t *out_len);
+void opsync_run_free(uint64_t handle);
 void opsync_free(uint8_t *ptr, size_t len);

@@ -134,6 +134,41 @@ final class Engine
         return json_decode($answer, true, 512, JSON_THROW_ON_ERROR);
     }
 
+    /**
+     * The settings as a run reads them: `{settings, options?}` in (the raw settings a run
+     * starts from), the policy, the batch, the API address and every setting with its
+     * value and source out.
+     *
+     * @throws InvalidRequest when a setting cannot be used (the message names it)
+     */
+    public function settings(string $inputJson): string
+    {
+        if ($this->ffi !== null) {
+            return $this->callLibrary('opsync_settings', $inputJson);
+        }
+        return $this->runCommand('settings', $inputJson);
+    }
+
+    /**
+     * Starts a run of the run protocol from its start (JSON).
+     *
+     * @throws InvalidRequest when the start is no start
+     * @throws EngineUnavailable when FFI is not enabled (a run needs the library)
+     */
+    public function startRun(string $startJson): EngineRun
+    {
+        $ffi = $this->ffi;
+        if ($ffi === null) {
+            throw new EngineUnavailable('a run needs the opsync library through FFI (ffi.enable), not the opsync command');
+        }
+        $handle = $ffi->new('uint64_t');
+        $out = $ffi->new('uint8_t*');
+        $len = $ffi->new('size_t');
+        $status = $ffi->opsync_run_start($startJson, \strlen($startJson), FFI::addr($handle), FFI::addr($out), FFI::addr($len));
+        $first = self::taken($ffi, $status, $out, $len);
+        return new EngineRun($ffi, (int) $handle->cdata, $first);
+    }
+
     /** The engine's name and version, e.g. `opsync-engine 0.1.0`. */
     public function version(): string
     {
@@ -196,6 +231,12 @@ final class Engine
     {
         $ffi = $this->ffi;
         \assert($ffi !== null);
+        return self::taken($ffi, $status, $out, $len);
+    }
+
+    /** @internal {@see take()}, for EngineRun too */
+    public static function taken(FFI $ffi, int $status, FFI\CData $out, FFI\CData $len): string
+    {
         $size = (int) $len->cdata;
         $bytes = $size > 0 ? FFI::string($out, $size) : '';
         $ffi->opsync_free($out, $size);

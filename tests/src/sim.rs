@@ -79,7 +79,8 @@ pub struct Mail {
 }
 
 /// What can go wrong at one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fault {
     /// HTTP 500 with business code 399.
     Business,
@@ -109,13 +110,46 @@ pub enum Fault {
     DbError,
     /// The mail server refuses the report.
     MailRefused,
+    /// Someone edited the row after the run read it: its write matches nothing.
+    EditedMeanwhile,
+}
+
+/// A fault for every request whose description starts with `when` (`lock`, `read_rows`,
+/// `http GET /domains`, `http PUT /domains/11`, `write_row 12`, `send_report`, ...), the
+/// first `times` of them (all when absent).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub when: String,
+    pub fault: Fault,
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+/// How a request reads in a [`Rule`].
+pub fn describe(kind: &RequestKind) -> String {
+    let name = serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default();
+    match kind {
+        RequestKind::Http(call) => format!(
+            "http {} {}",
+            call.method,
+            call.url.strip_prefix(BASE_URL).unwrap_or(&call.url)
+        ),
+        RequestKind::WriteRow { update, .. } => format!("write_row {}", update.guard.id),
+        _ => name,
+    }
 }
 
 /// Faults by the number of the request they hit (1: the first request handed out; log
-/// lines are not counted), and where the host dies.
-#[derive(Debug, Clone, Default)]
+/// lines are not counted) or by what the request is, and where the host dies.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Schedule {
     pub faults: BTreeMap<usize, Fault>,
+    pub rules: Vec<Rule>,
     /// The host dies before it carries out this request.
     pub kill_at: Option<usize>,
     /// Each HTTP request's latency in milliseconds, in turn (empty: 20 ms each).
@@ -143,6 +177,9 @@ pub struct Ran {
     pub requests: usize,
     /// Requests that wrote to a store (for the law on secrets).
     pub stored: Vec<Request>,
+    /// The run as a script: the start, then each outputs and input, one JSON line each,
+    /// the outputs exactly as the engine wrote them.
+    pub script: Vec<Vec<u8>>,
 }
 
 /// WHMCS, Openprovider, the mail and the token cache.
@@ -152,6 +189,8 @@ pub struct World {
     pub mail: Vec<Mail>,
     pub token_cache: Option<String>,
     pub password: String,
+    /// How often each schedule rule was used (counted over the world's runs).
+    rules_used: BTreeMap<usize, u32>,
 }
 
 impl World {
@@ -162,6 +201,7 @@ impl World {
             mail: Vec::new(),
             token_cache: None,
             password: seed.password.clone(),
+            rules_used: BTreeMap::new(),
         }
     }
 
@@ -173,10 +213,18 @@ impl World {
             logs: Vec::new(),
             requests: 0,
             stored: Vec::new(),
+            script: Vec::new(),
         };
         let start_json = serde_json::to_vec(start).expect("a start serialises");
         let (mut run, first) = Run::start_json(&start_json).expect("the run starts");
-        let mut out: Outputs = serde_json::from_slice(&first).expect("outputs read back");
+        ran.script.push(start_json);
+        ran.script.push(first.clone());
+        let mut out: Outputs = serde_json::from_slice(&first).unwrap_or_else(|e| {
+            panic!(
+                "outputs read back: {e}: {}",
+                String::from_utf8_lossy(&first)
+            )
+        });
         let mut now = 0u64;
         let mut db: VecDeque<(Request, Option<Fault>)> = VecDeque::new();
         let mut http: BinaryHeap<Reverse<(u64, u64, u64)>> = BinaryHeap::new();
@@ -195,7 +243,11 @@ impl World {
                     self.whmcs.locked = false;
                     return ran;
                 }
-                let fault = schedule.faults.get(&ran.requests).copied();
+                let fault = schedule
+                    .faults
+                    .get(&ran.requests)
+                    .copied()
+                    .or_else(|| self.rule_fault(schedule, &request.kind));
                 match &request.kind {
                     RequestKind::Http(call) => {
                         let latency = if schedule.latencies.is_empty() {
@@ -250,12 +302,36 @@ impl World {
             };
             ran.trace.push(Traced::Input(input.clone(), body.clone()));
             let header = serde_json::to_vec(&input).expect("an input serialises");
+            ran.script.push(
+                serde_json::to_vec(&json!({
+                    "input": input,
+                    "body": String::from_utf8_lossy(&body),
+                }))
+                .expect("a line serialises"),
+            );
             let next = run
                 .handle_json(&header, &body)
                 .unwrap_or_else(|e| panic!("the run refused an input: {e}"));
+            ran.script.push(next.clone());
             out = serde_json::from_slice(&next).expect("outputs read back");
         }
         panic!("the run did not end in a million steps");
+    }
+
+    /// The fault a rule puts on this request, counting each rule's uses.
+    fn rule_fault(&mut self, schedule: &Schedule, kind: &RequestKind) -> Option<Fault> {
+        let description = describe(kind);
+        for (i, rule) in schedule.rules.iter().enumerate() {
+            if !description.starts_with(&rule.when) {
+                continue;
+            }
+            let used = self.rules_used.entry(i).or_default();
+            if rule.times.is_none_or(|t| *used < t) {
+                *used += 1;
+                return Some(rule.fault);
+            }
+        }
+        None
     }
 
     /// An HTTP request's answer (and how long Openprovider takes), under `fault`.
@@ -342,6 +418,14 @@ impl World {
     ) -> (Result<Value, String>, Vec<u8>) {
         let w = &mut self.whmcs;
         let is_mail = matches!(request.kind, RequestKind::SendReport { .. });
+        if fault == Some(Fault::EditedMeanwhile) {
+            if let RequestKind::WriteRow { update, .. } = &request.kind {
+                if let Some(row) = w.rows.get_mut(&update.guard.id) {
+                    row.values
+                        .insert("nextinvoicedate".into(), Some("2099-01-01".into()));
+                }
+            }
+        }
         if fault == Some(Fault::DbError) && !is_mail {
             // A lost connection takes its lock with it.
             if matches!(request.kind, RequestKind::Unlock) {
@@ -433,7 +517,7 @@ impl World {
                     .collect();
                 (Ok(json!({})), serde_json::to_vec(&rows).unwrap_or_default())
             }
-            RequestKind::ReadRow { id } => {
+            RequestKind::ReadRow { row: id } => {
                 let rows: Vec<Value> = w
                     .rows
                     .get(id)
@@ -597,4 +681,187 @@ fn row_json(id: u64, row: &Row) -> Value {
         );
     }
     Value::Array(values)
+}
+
+/// A run scenario as written by hand: `fixtures/runs/<name>.world.json`. `make bless` runs
+/// it in the simulated world and writes `<name>.run.jsonl`, the script every face of the
+/// engine replays byte for byte.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    /// What the scenario shows.
+    pub about: String,
+    pub start: Start,
+    pub whmcs: WhmcsDefinition,
+    /// Openprovider's account: domain objects as the API returns them.
+    pub openprovider: Vec<Value>,
+    #[serde(default)]
+    pub token_cache: Option<String>,
+    #[serde(default)]
+    pub schedule: Schedule,
+}
+
+/// WHMCS's tables at the start.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WhmcsDefinition {
+    pub rows: Vec<RowDefinition>,
+    pub system_url: Option<String>,
+    pub problems: Vec<[String; 6]>,
+    pub still_open_mailed_at: Option<String>,
+    pub cursor: BTreeMap<u64, String>,
+    /// Another run holds the lock.
+    pub locked: bool,
+}
+
+/// A `tbldomains` row, every column as text.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowDefinition {
+    pub id: u64,
+    #[serde(default = "one")]
+    pub userid: u64,
+    #[serde(default = "openprovider")]
+    pub registrar: String,
+    pub domain: Option<String>,
+    pub status: Option<String>,
+    pub expirydate: Option<String>,
+    pub nextduedate: Option<String>,
+    pub nextinvoicedate: Option<String>,
+    pub donotrenew: Option<String>,
+    pub idprotection: Option<String>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn openprovider() -> String {
+    "openprovider".into()
+}
+
+impl Definition {
+    /// The world the scenario starts in.
+    pub fn world(&self) -> World {
+        let mut whmcs = Whmcs {
+            system_url: self.whmcs.system_url.clone(),
+            problems: self.whmcs.problems.clone(),
+            still_open_mailed_at: self.whmcs.still_open_mailed_at.clone(),
+            cursor: self.whmcs.cursor.clone(),
+            locked: self.whmcs.locked,
+            ..Whmcs::default()
+        };
+        for r in &self.whmcs.rows {
+            let mut values = BTreeMap::new();
+            for (column, value) in [
+                ("domain", &r.domain),
+                ("status", &r.status),
+                ("expirydate", &r.expirydate),
+                ("nextduedate", &r.nextduedate),
+                ("nextinvoicedate", &r.nextinvoicedate),
+                ("donotrenew", &r.donotrenew),
+                ("idprotection", &r.idprotection),
+            ] {
+                values.insert(column.to_string(), value.clone());
+            }
+            values.insert("reminders".into(), Some(String::new()));
+            whmcs.rows.insert(
+                r.id,
+                Row {
+                    userid: r.userid,
+                    registrar: r.registrar.clone(),
+                    values,
+                },
+            );
+        }
+        let password = self.start.settings["api"]["password"]
+            .as_str()
+            .unwrap_or("demo-password")
+            .to_string();
+        let username = self.start.settings["api"]["username"]
+            .as_str()
+            .unwrap_or("opsync-demo")
+            .to_string();
+        let mut seed = Seed::new(self.openprovider.clone());
+        seed.username = username;
+        seed.password = password;
+        let mut world = World::new(whmcs, &seed);
+        world.token_cache = self.token_cache.clone();
+        world
+    }
+}
+
+/// `fixtures/runs/`.
+pub fn runs_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/runs")
+}
+
+/// Every run scenario's name and definition, by name.
+pub fn definitions() -> Vec<(String, Definition)> {
+    let mut all: Vec<(String, Definition)> = std::fs::read_dir(runs_dir())
+        .map(|entries| {
+            entries
+                .filter_map(|e| {
+                    let path = e.ok()?.path();
+                    let name = path
+                        .file_name()?
+                        .to_str()?
+                        .strip_suffix(".world.json")?
+                        .to_string();
+                    let text = std::fs::read(&path).ok()?;
+                    let def = serde_json::from_slice(&text)
+                        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    Some((name, def))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+/// A recorded run: the start's bytes, the outputs expected after it, then each input (the
+/// header's and the body's bytes) with the outputs expected after it.
+pub struct Script {
+    pub name: String,
+    pub start: Vec<u8>,
+    pub first: Vec<u8>,
+    pub steps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
+}
+
+/// Every recorded run scenario (`<name>.run.jsonl`), by name.
+pub fn scripts() -> Vec<Script> {
+    definitions()
+        .into_iter()
+        .map(|(name, _)| {
+            let path = runs_dir().join(format!("{name}.run.jsonl"));
+            let text = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (run `make bless`)", path.display()));
+            let lines: Vec<&[u8]> = text
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .collect();
+            assert!(
+                lines.len() >= 2 && lines.len().is_multiple_of(2),
+                "{}: a start, outputs, then inputs and outputs in pairs",
+                path.display()
+            );
+            let steps = lines[2..]
+                .chunks(2)
+                .map(|pair| {
+                    let line: Value =
+                        serde_json::from_slice(pair[0]).expect("an input line is JSON");
+                    let header = serde_json::to_vec(&line["input"]).expect("a header");
+                    let body = line["body"].as_str().unwrap_or("").as_bytes().to_vec();
+                    (header, body, pair[1].to_vec())
+                })
+                .collect();
+            Script {
+                name,
+                start: lines[0].to_vec(),
+                first: lines[1].to_vec(),
+                steps,
+            }
+        })
+        .collect()
 }

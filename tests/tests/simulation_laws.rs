@@ -256,6 +256,7 @@ fn schedule() -> impl Strategy<Value = Schedule> {
         proptest::collection::vec(1u64..120, 1..5),
     )
         .prop_map(|(faults, kill_at, latencies)| Schedule {
+            rules: Vec::new(),
             faults: faults.into_iter().map(|(at, f)| (at, FAULTS[f])).collect(),
             kill_at,
             latencies,

@@ -8,6 +8,9 @@
 //! - `renderReport(input)` / `renderReportJson(text)`: the report email.
 //! - `lookupNames(names)`: the names Openprovider knows domains by (punycode, lower case).
 //! - `version()`: `opsync-engine 0.1.0`.
+//! - `settings(input)` / `settingsJson(text)`: the raw settings as a run reads them.
+//! - `new Run(startJson)`: the run protocol; `run.outputs()` gives the first outputs
+//!   (JSON text), `run.feedJson(header, body)` feeds one input and gives the next.
 //!
 //! Invalid requests throw an `Error` whose message is the contract's one-line error.
 
@@ -200,6 +203,51 @@ pub fn lookup_names(
     let answer =
         opsync_engine::lookup_names_json(&bytes).map_err(|e| JsError::new(&e.to_string()))?;
     from_json(&answer)
+}
+
+/// The settings as a run reads them, on text.
+#[wasm_bindgen(js_name = settingsJson)]
+pub fn settings_json(input: &str) -> Result<String, JsError> {
+    let answer =
+        opsync_engine::settings_json(input.as_bytes()).map_err(|e| JsError::new(&e.to_string()))?;
+    String::from_utf8(answer).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// One run of the run protocol: its state lives in this object.
+#[wasm_bindgen]
+pub struct Run {
+    run: opsync_engine::run::Run,
+    first: Option<String>,
+}
+
+#[wasm_bindgen]
+impl Run {
+    /// Starts a run from its start (JSON text).
+    #[wasm_bindgen(constructor)]
+    pub fn new(start: &str) -> Result<Run, JsError> {
+        let (run, first) = opsync_engine::run::Run::start_json(start.as_bytes())
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        let first = String::from_utf8(first).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Run {
+            run,
+            first: Some(first),
+        })
+    }
+
+    /// The first outputs (JSON text), once.
+    pub fn outputs(&mut self) -> Option<String> {
+        self.first.take()
+    }
+
+    /// One input's header (JSON text) and the answer's body in, the next outputs out.
+    #[wasm_bindgen(js_name = feedJson)]
+    pub fn feed_json(&mut self, header: &str, body: &str) -> Result<String, JsError> {
+        let out = self
+            .run
+            .handle_json(header.as_bytes(), body.as_bytes())
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        String::from_utf8(out).map_err(|e| JsError::new(&e.to_string()))
+    }
 }
 
 /// The engine's name and version.

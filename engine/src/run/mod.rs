@@ -410,10 +410,10 @@ impl Run {
 
     fn begin(&mut self) {
         if self.mode.registrar() {
-            self.stage = Stage::LookingUp;
+            self.stage = Stage::ReadingWhmcs;
             self.ask(RequestKind::ReadToken, Wait::Token);
             let id = self.options.domain_id.unwrap_or(0);
-            self.ask(RequestKind::ReadRow { id }, Wait::Row);
+            self.ask(RequestKind::ReadRow { row: id }, Wait::Row);
             return;
         }
         self.step("lock", "taking the run lock");
@@ -1467,6 +1467,7 @@ impl Run {
             });
         };
         self.answer_row = Some(row);
+        self.stage = Stage::LookingUp;
         // No usable name: nothing to look up, the engine says so on the row.
         let names = self.rows.names();
         if !names.is_empty() {

@@ -131,8 +131,9 @@ pub enum RequestKind {
     /// The next `limit` rows of a batched run: never synced first, then the longest ago,
     /// by id within each. The body as for `read_rows`.
     ReadBatch { limit: u64 },
-    /// One `tbldomains` row by id, whatever its registrar. The body as for `read_rows`.
-    ReadRow { id: u64 },
+    /// The `tbldomains` row with id `row`, whatever its registrar. The body as for
+    /// `read_rows`.
+    ReadRow { row: u64 },
     /// Openprovider's rows' ids and names only, by id, after `after`, at most `limit`
     /// (a batched run finds the rows that share a name with its batch). The body: a JSON
     /// array of `[id, domain]`, as text.

@@ -1,4 +1,7 @@
-//! Runs the embedded `engine.wasm` in wasmtime.
+//! Runs the embedded `engine.wasm` in wasmtime: the engine's verbs (each call in a fresh
+//! instance) and its run protocol ([`RunInstance`]: one instance for the whole run). The
+//! `opsync` command and the PHP library (`libopsync_php.so`) both use it; it links
+//! wasmtime and nothing of a host's I/O.
 //!
 //! - One wasmtime `Engine` and `Module` per process ([`WasmEngine::global`]); every call
 //!   gets a fresh `Store` and instance, so nothing one call does can reach the next.
@@ -16,7 +19,35 @@ use std::sync::OnceLock;
 
 use wasmtime::{Config, Engine, Instance, Module, ResourceLimiter, Store, Trap};
 
-use crate::Verb;
+pub mod private_file;
+mod run;
+
+pub use run::RunInstance;
+
+/// The engine's verbs that take JSON bytes and answer JSON bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// A request in, the response out.
+    Decide,
+    /// A report input in, the report out.
+    RenderReport,
+    /// Domain names in, the names Openprovider knows them by out.
+    LookupNames,
+    /// The raw settings in, the settings as a run reads them out.
+    Settings,
+}
+
+impl Verb {
+    /// The export of `engine.wasm` that answers it.
+    pub fn export(self) -> &'static str {
+        match self {
+            Verb::Decide => "decide",
+            Verb::RenderReport => "render_report",
+            Verb::LookupNames => "lookup_names",
+            Verb::Settings => "settings",
+        }
+    }
+}
 
 /// The engine, built for wasm32 by `build.rs`.
 pub static ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/engine.wasm"));
@@ -27,15 +58,15 @@ pub const ENGINE_SHA256: &str = env!("OPSYNC_ENGINE_SHA256");
 /// Fuel for a call: a fixed part plus a part per input byte. One unit is about one wasm
 /// instruction; deciding costs about 160 units per request byte (see BENCHMARKS.md), so
 /// this leaves a wide margin while still stopping a runaway call within seconds.
-const FUEL_BASE: u64 = 50_000_000;
-const FUEL_PER_BYTE: u64 = 1_000;
+pub(crate) const FUEL_BASE: u64 = 50_000_000;
+pub(crate) const FUEL_PER_BYTE: u64 = 1_000;
 
 /// Memory for a call: a fixed part plus a multiple of the input. Deciding peaks at about
 /// 3.6 times the request size (see BENCHMARKS.md).
-const MEMORY_BASE: usize = 32 << 20;
-const MEMORY_PER_BYTE: usize = 12;
+pub(crate) const MEMORY_BASE: usize = 32 << 20;
+pub(crate) const MEMORY_PER_BYTE: usize = 12;
 /// wasm32 cannot address more.
-const MEMORY_MAX: usize = 4 << 30;
+pub(crate) const MEMORY_MAX: usize = 4 << 30;
 
 /// Why a call gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,9 +124,9 @@ pub struct WasmEngine {
     pub cache: CacheOutcome,
 }
 
-struct CallState {
-    cap: usize,
-    denied: bool,
+pub(crate) struct CallState {
+    pub(crate) cap: usize,
+    pub(crate) denied: bool,
 }
 
 impl ResourceLimiter for CallState {
@@ -205,7 +236,16 @@ impl WasmEngine {
         &self.module
     }
 
-    fn store(&self, limits: Limits, input_len: usize) -> Result<Store<CallState>, CallError> {
+    /// The settings verb: the raw settings in, the settings as a run reads them out.
+    pub fn settings(&self, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.answer(Verb::Settings, input, Limits::default())
+    }
+
+    pub(crate) fn store(
+        &self,
+        limits: Limits,
+        input_len: usize,
+    ) -> Result<Store<CallState>, CallError> {
         let state = CallState {
             cap: limits.memory_for(input_len),
             denied: false,
@@ -321,7 +361,7 @@ impl Input<'_> {
     }
 }
 
-fn read_answer(
+pub(crate) fn read_answer(
     instance: &Instance,
     store: &mut Store<CallState>,
     packed: u64,
@@ -337,11 +377,11 @@ fn read_answer(
         .ok_or_else(|| CallError::Host("engine.wasm answered outside its memory".into()))
 }
 
-fn host_error(e: impl std::fmt::Display) -> CallError {
+pub(crate) fn host_error(e: impl std::fmt::Display) -> CallError {
     CallError::Host(e.to_string())
 }
 
-fn trap_error(
+pub(crate) fn trap_error(
     e: wasmtime::Error,
     store: &Store<CallState>,
     budget: u64,

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use opsync::wasm::{CacheOutcome, CallError, Limits, WasmEngine, ENGINE_WASM};
+use opsync_wasm_host::{CacheOutcome, CallError, Limits, WasmEngine, ENGINE_WASM};
 use proptest::prelude::*;
 
 fn engine() -> &'static WasmEngine {
@@ -59,7 +59,7 @@ fn version_names_the_engine() {
 fn same_as_native(
     all: &[opsync_testkit::scenarios::Scenario],
     native: fn(&[u8]) -> Result<Vec<u8>, opsync_engine::RequestError>,
-    verb: opsync::Verb,
+    verb: opsync_wasm_host::Verb,
 ) {
     for scenario in all {
         let native = native(&scenario.request).map_err(|e| e.to_string());
@@ -76,7 +76,11 @@ fn same_as_native(
 #[test]
 fn every_scenario_gives_the_native_bytes() {
     let all = opsync_testkit::scenarios::all();
-    same_as_native(&all, opsync_engine::decide_json, opsync::Verb::Decide);
+    same_as_native(
+        &all,
+        opsync_engine::decide_json,
+        opsync_wasm_host::Verb::Decide,
+    );
     assert!(all.len() >= 50, "only {} scenarios", all.len());
 }
 
@@ -86,7 +90,7 @@ fn every_report_scenario_gives_the_native_bytes() {
     same_as_native(
         &all,
         opsync_engine::render_report_json,
-        opsync::Verb::RenderReport,
+        opsync_wasm_host::Verb::RenderReport,
     );
     assert!(all.len() >= 8, "only {} report scenarios", all.len());
 }
@@ -212,7 +216,10 @@ fn the_compiled_module_is_cached_and_a_bad_cache_file_is_replaced() {
     assert_eq!(files.len(), 1, "{files:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        name.starts_with(&format!("engine-{}-", &opsync::wasm::ENGINE_SHA256[..16])),
+        name.starts_with(&format!(
+            "engine-{}-",
+            &opsync_wasm_host::ENGINE_SHA256[..16]
+        )),
         "{name}"
     );
     use std::os::unix::fs::PermissionsExt;
