@@ -94,7 +94,7 @@ fn read_whmcs(c: &mut Criterion) {
         .unwrap();
     let sql = opsync::whmcs::read_all_sql();
     assert_eq!(
-        rt.block_on(store.read(None)).unwrap().rows.len(),
+        rt.block_on(store.openprovider_rows()).unwrap().len(),
         ROWS as usize
     );
     assert_eq!(rt.block_on(read_mysql(&mysql, &sql)), ROWS as usize);
@@ -107,7 +107,7 @@ fn read_whmcs(c: &mut Criterion) {
             if mysql_driver {
                 rt.block_on(read_mysql(&mysql, &sql));
             } else {
-                rt.block_on(store.read(None)).unwrap();
+                rt.block_on(store.openprovider_rows()).unwrap();
             }
             total.0 += wall.elapsed().as_secs_f64() / 20.0;
             total.1 += (cpu_seconds() - cpu) / 20.0;
@@ -125,7 +125,7 @@ fn read_whmcs(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(ROWS));
     group.bench_function("any driver (opsync)", |b| {
-        b.iter(|| rt.block_on(store.read(None)).unwrap().rows.len())
+        b.iter(|| rt.block_on(store.openprovider_rows()).unwrap().len())
     });
     group.bench_function("mysql driver", |b| {
         b.iter(|| rt.block_on(read_mysql(&mysql, &sql)))

@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 use opsync_engine::columns::{REMINDERS, WHMCS_COLUMNS};
 use opsync_engine::Report;
 use serde::Serialize;
-use serde_json::Value;
+
+use opsync_engine::contract::WhmcsRow;
 
 use crate::config::Config;
 use crate::mail::Mailer;
-use crate::openprovider::{full_name, ApiError, Client};
 use crate::wasm::{CacheOutcome, WasmEngine};
-use crate::whmcs::{DomainRow, Whmcs};
+use crate::whmcs::Whmcs;
 
 /// One check's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,15 +67,8 @@ pub struct CheckOptions {
 pub async fn run(config: &Config, options: CheckOptions) -> Vec<Check> {
     let mut checks = Vec::new();
     let whmcs = check_whmcs(config, &mut checks).await;
-    let rows = whmcs.as_ref().and_then(|(_, rows)| rows.as_deref());
-    check_openprovider(config, rows, options.live_api, &mut checks).await;
-    check_mail(
-        config,
-        whmcs.as_ref().map(|(store, _)| store),
-        options.send_test_mail,
-        &mut checks,
-    )
-    .await;
+    check_openprovider(config, options.live_api, &mut checks).await;
+    check_mail(config, whmcs.as_ref(), options.send_test_mail, &mut checks).await;
     checks.push(check_engine());
     checks
 }
@@ -139,10 +132,7 @@ fn whmcs_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
-async fn check_whmcs(
-    config: &Config,
-    checks: &mut Vec<Check>,
-) -> Option<(Whmcs, Option<Vec<DomainRow>>)> {
+async fn check_whmcs(config: &Config, checks: &mut Vec<Check>) -> Option<Whmcs> {
     const NAME: &str = "whmcs database";
     let store = match Whmcs::connect(config.database_url.expose()).await {
         Ok(store) => store,
@@ -237,43 +227,50 @@ async fn check_whmcs(
         )),
     }
 
-    let rows = match store.read(None).await {
-        Ok(read) if !read.unreadable.is_empty() => {
-            checks.push(Check::fail(
-                "whmcs domains",
-                format!(
-                    "{}; {} cannot be read at all (first: id {:?}: {})",
-                    domain_counts(&read.rows),
-                    count(read.unreadable.len(), "row"),
-                    read.unreadable[0].id,
-                    read.unreadable[0].why
-                ),
-                "fix those rows in WHMCS; a sync leaves them out and reports them",
-            ));
-            Some(read.rows)
+    match store.openprovider_rows().await {
+        Ok(rows) => {
+            // The engine judges each row as a run would: one it cannot take is left out.
+            let mut unreadable = Vec::new();
+            let mut read = Vec::new();
+            for columns in &rows {
+                let mut at = 1;
+                match WhmcsRow::from_columns(|_| {
+                    at += 1;
+                    columns.get(at - 1).cloned().flatten()
+                }) {
+                    Ok(row) => read.push(row),
+                    Err(why) => unreadable.push((columns.get(1).cloned().flatten(), why)),
+                }
+            }
+            checks.push(if let Some((id, why)) = unreadable.first() {
+                Check::fail(
+                    "whmcs domains",
+                    format!(
+                        "{}; {} cannot be read at all (first: id {:?}: {})",
+                        domain_counts(&read),
+                        count(unreadable.len(), "row"),
+                        id.clone().unwrap_or_default(),
+                        why
+                    ),
+                    "fix those rows in WHMCS; a sync leaves them out and reports them",
+                )
+            } else if read.is_empty() {
+                Check::fail(
+                    "whmcs domains",
+                    "no tbldomains row has registrar openprovider: a sync would have nothing to do",
+                    "WHMCS marks Openprovider's domains with registrar 'openprovider'; is this \
+                     the right database, and the registrar module's name?",
+                )
+            } else {
+                Check::pass("whmcs domains", domain_counts(&read))
+            });
         }
-        Ok(read) if read.rows.is_empty() => {
-            checks.push(Check::fail(
-                "whmcs domains",
-                "no tbldomains row has registrar openprovider: a sync would have nothing to do",
-                "WHMCS marks Openprovider's domains with registrar 'openprovider'; is this the \
-                 right database, and the registrar module's name?",
-            ));
-            Some(read.rows)
-        }
-        Ok(read) => {
-            checks.push(Check::pass("whmcs domains", domain_counts(&read.rows)));
-            Some(read.rows)
-        }
-        Err(e) => {
-            checks.push(Check::fail(
-                "whmcs domains",
-                e.to_string(),
-                "fix the row named (or tell us: one bad row should not stop a run)",
-            ));
-            None
-        }
-    };
+        Err(e) => checks.push(Check::fail(
+            "whmcs domains",
+            e.to_string(),
+            "fix the row named (or tell us: one bad row should not stop a run)",
+        )),
+    }
 
     match store.lock_run().await {
         Ok(Some(lock)) => {
@@ -325,21 +322,21 @@ async fn check_whmcs(
              with a user that may (the first sync creates them the same way)",
         ),
     });
-    Some((store, rows))
+    Some(store)
 }
 
 /// `N rows; D duplicate names (R rows); U unusable names; Z zero dates`.
-fn domain_counts(rows: &[DomainRow]) -> String {
+fn domain_counts(rows: &[WhmcsRow]) -> String {
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
     let mut unusable = 0;
     let mut zero = 0;
     for r in rows {
-        match opsync_engine::lookup_name(&r.row.domain) {
+        match opsync_engine::lookup_name(&r.domain) {
             Some(name) => *names.entry(name).or_default() += 1,
             None => unusable += 1,
         }
         let zero_date = |d: &Option<String>| d.as_deref().is_none_or(|d| d.starts_with("0000"));
-        if zero_date(&r.row.expirydate) || zero_date(&r.row.nextduedate) {
+        if zero_date(&r.expirydate) || zero_date(&r.nextduedate) {
             zero += 1;
         }
     }
@@ -364,329 +361,41 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-fn api_fix(e: &ApiError) -> String {
-    match e {
-        ApiError::Login => "check openprovider.username and openprovider.password (or \
-            OPSYNC_OP_USERNAME / OPSYNC_OP_PASSWORD); Openprovider allows 100 failed logins an \
-            hour, and an account with 2FA cannot use the API"
-            .into(),
-        ApiError::Blocked => "ask Openprovider support to lift the block on this IP address; \
-            no opsync run will call the API until then"
-            .into(),
-        ApiError::Unavailable { .. } => "check openprovider.base_url, this machine's network \
-            and proxy, and Openprovider's status page; opsync retries transient failures"
-            .into(),
-        ApiError::Config(_) => "fix the [openprovider] settings named".into(),
-        ApiError::Business { .. } => "Openprovider refused the call; its code says why \
-            (DOMAIN.md lists the codes opsync knows)"
-            .into(),
-    }
-}
-
-async fn check_openprovider(
-    config: &Config,
-    rows: Option<&[DomainRow]>,
-    live_api: bool,
-    checks: &mut Vec<Check>,
-) {
-    let session = match Client::new(config.openprovider.clone()) {
-        Ok(client) => client.session().await.map(|cached| (client, cached)),
-        Err(e) => Err(e),
-    };
-    let client = match session {
-        Ok((client, cached)) => {
-            checks.push(Check::pass(
-                "openprovider login",
-                if cached {
-                    format!(
-                        "reusing the cached token ({})",
-                        config.openprovider.base_url
-                    )
-                } else {
-                    format!(
-                        "logged in as {} ({})",
-                        config.openprovider.credentials.username, config.openprovider.base_url
-                    )
-                },
-            ));
-            client
-        }
-        Err(e) => {
-            checks.push(Check::fail(
-                "openprovider login",
-                e.to_string(),
-                api_fix(&e),
-            ));
-            return;
-        }
-    };
-    let page = match client.first_page(config.openprovider.page_size).await {
-        Ok(page) => {
-            checks.push(Check::pass(
-                "openprovider listing",
-                format!(
-                    "the account holds {} domains; the first page brought {}",
-                    page.total,
-                    page.domains.len()
-                ),
-            ));
-            Some(page)
-        }
-        Err(e) => {
-            checks.push(Check::fail(
-                "openprovider listing",
-                e.to_string(),
-                api_fix(&e),
-            ));
-            None
-        }
-    };
-    if let Some(rows) = rows.filter(|r| !r.is_empty()) {
-        let mut sample: Vec<String> = Vec::new();
-        for name in rows
-            .iter()
-            .filter_map(|r| opsync_engine::lookup_name(&r.row.domain))
-        {
-            if sample.len() == 100 {
-                break;
-            }
-            if !sample.contains(&name) {
-                sample.push(name);
-            }
-        }
-        checks.push(match client.lookup(&sample).await {
-            Ok(found) => {
-                let failed = found
-                    .errors
-                    .iter()
-                    .filter(|e| e.kind != opsync_engine::contract::LookupKind::NotFound)
-                    .count();
-                let missing = found.errors.len() - failed;
-                let there = sample.len() - found.errors.len();
-                if failed > 0 {
-                    Check::fail(
-                        "whmcs rows at openprovider",
-                        format!(
-                            "{failed} of {} look-ups failed: {}",
-                            sample.len(),
-                            found.errors[0].message
-                        ),
-                        "run the check again; if it persists, run with --live-api and tell us",
-                    )
-                } else if there == 0 {
-                    Check::fail(
-                        "whmcs rows at openprovider",
-                        format!(
-                            "none of {} WHMCS domain names looked up is in this account",
-                            sample.len()
-                        ),
-                        "is this the Openprovider account these domains are registered with?",
-                    )
-                } else {
-                    Check::pass(
-                        "whmcs rows at openprovider",
-                        format!(
-                            "{there} of the first {} WHMCS domain names are in this account{}",
-                            sample.len(),
-                            if missing > 0 {
-                                format!(
-                                    " ({missing} not: a sync reports those, never cancels them)"
-                                )
-                            } else {
-                                String::new()
-                            }
-                        ),
-                    )
-                }
-            }
-            Err(e) => Check::fail("whmcs rows at openprovider", e.to_string(), api_fix(&e)),
-        });
-    }
-    if live_api {
-        // The probes read a page of records as values (one page: cheap).
-        let values = page.map(|p| {
-            p.domains
-                .iter()
-                .filter_map(|d| serde_json::from_str(d.get()).ok())
-                .collect()
-        });
-        probe_api(&client, values, checks).await;
-    }
-}
-
-fn ids(data: &Value) -> Vec<u64> {
-    data["results"]
-        .as_array()
-        .map(|r| r.iter().filter_map(|d| d["id"].as_u64()).collect())
-        .unwrap_or_default()
-}
-
-/// One page of the listing as a probe asks for it: `limit`, `offset`, and
-/// `order_by.id` when `order` is given.
-async fn probe_page(
-    client: &Client,
-    limit: usize,
-    offset: usize,
-    order: Option<&str>,
-) -> Result<Value, ApiError> {
-    let mut query = vec![
-        ("limit".to_string(), limit.to_string()),
-        ("offset".to_string(), offset.to_string()),
-    ];
-    if let Some(direction) = order {
-        query.push(("order_by.id".to_string(), direction.to_string()));
-    }
-    client.list_query(&query).await
-}
-
-const TELL_US: &str = "opsync relies on this; please send us this line (no credentials are in it)";
-
-/// The API behaviours opsync relies on, each probed with read-only calls.
-/// Each probe stands on its own, so one refused key fails its own line only.
-async fn probe_api(client: &Client, first_page: Option<Vec<Value>>, checks: &mut Vec<Check>) {
-    // Look-ups by name, the key repeated once per name, of two domains the account holds.
-    const NAMES: &str = "api: look-up by names";
-    let first_page = match first_page {
-        Some(domains) => domains,
-        None => match probe_page(client, 2, 0, None).await {
-            Ok(data) => data["results"].as_array().cloned().unwrap_or_default(),
-            Err(e) => {
-                checks.push(Check::fail(NAMES, e.to_string(), TELL_US));
-                Vec::new()
-            }
-        },
-    };
-    checks.push(if first_page.len() < 2 {
-        Check::pass(
-            NAMES,
-            "not probed: the account holds fewer than two domains",
-        )
-    } else {
-        let wanted: Vec<String> = first_page[..2].iter().map(full_name).collect();
-        match client.lookup(&wanted).await {
-            Ok(found) => {
-                let mut got: Vec<String> = found.domains.iter().map(full_name).collect();
-                got.sort();
-                let mut expected = wanted.clone();
-                expected.sort();
-                if got == expected {
-                    Check::pass(
-                        NAMES,
-                        format!(
-                            "domain_names={}&domain_names={} returned exactly those two",
-                            wanted[0], wanted[1]
-                        ),
-                    )
-                } else {
-                    Check::fail(
-                        NAMES,
-                        format!(
-                            "a look-up of {} and {} returned {} domains{}",
-                            wanted[0],
-                            wanted[1],
-                            got.len(),
-                            if got.len() > 2 {
-                                ": the API ignored domain_names"
-                            } else {
-                                ""
-                            }
-                        ),
-                        format!("{TELL_US}; meanwhile run with --lookup bulk"),
-                    )
-                }
-            }
-            Err(e) => Check::fail(
-                NAMES,
-                e.to_string(),
-                format!("{TELL_US}; meanwhile run with --lookup bulk"),
-            ),
-        }
-    });
-
-    // Ordering by id, both ways.
-    const ORDER: &str = "api: order_by.id";
-    let ascending = probe_page(client, 10, 0, Some("asc")).await;
-    let descending = probe_page(client, 10, 0, Some("desc")).await;
-    checks.push(match (ascending, descending) {
-        (Ok(up), Ok(down)) => {
-            let (up, down) = (ids(&up), ids(&down));
-            if up.windows(2).all(|w| w[0] < w[1]) && down.windows(2).all(|w| w[0] > w[1]) {
-                Check::pass(ORDER, "accepted; asc and desc order the results by id")
-            } else {
-                Check::fail(
-                    ORDER,
-                    format!("accepted, but the ids came back as {up:?} (asc) and {down:?} (desc)"),
-                    TELL_US,
-                )
-            }
-        }
-        (Err(e), _) | (_, Err(e)) => Check::fail(ORDER, e.to_string(), TELL_US),
-    });
-
-    // Deleted domains are asked for with is_deleted=true.
-    const DELETED: &str = "api: is_deleted=true";
-    checks.push(
-        match client
-            .list_query(&[
-                ("limit".to_string(), "1".to_string()),
-                ("offset".to_string(), "0".to_string()),
-                ("is_deleted".to_string(), "true".to_string()),
-            ])
-            .await
-        {
-            Ok(data) => Check::pass(
-                DELETED,
-                format!(
-                    "accepted; the account holds {} deleted domains",
-                    data["total"].as_u64().unwrap_or(0)
-                ),
-            ),
-            Err(e) => Check::fail(DELETED, e.to_string(), TELL_US),
-        },
+/// Openprovider, as the engine's run in mode `check` looks at it: the login, the
+/// listing, WHMCS's names in the account and, with `live_api`, the API's behaviours.
+async fn check_openprovider(config: &Config, live_api: bool, checks: &mut Vec<Check>) {
+    let mut config = config.clone();
+    config.options.live_api = live_api;
+    let start = crate::run::start(
+        &config,
+        opsync_engine::run::Mode::Check,
+        opsync_engine::run::Lookup::Auto,
     );
-
-    // Two pages of one listing agree with each other and with the total.
-    const PAGES: &str = "api: pages agree";
-    let first = probe_page(client, 2, 0, Some("asc")).await;
-    let second = probe_page(client, 2, 2, Some("asc")).await;
-    checks.push(match (first, second) {
-        (Ok(a), Ok(b)) => {
-            let (total_a, total_b) = (a["total"].as_u64(), b["total"].as_u64());
-            let (ids_a, ids_b) = (ids(&a), ids(&b));
-            let expected_b = total_a.map_or(0, |t| t.saturating_sub(2).min(2)) as usize;
-            let overlap = ids_a.iter().any(|id| ids_b.contains(id));
-            if total_a.is_some()
-                && total_a == total_b
-                && ids_a.len() == total_a.map_or(0, |t| t.min(2)) as usize
-                && ids_b.len() == expected_b
-                && !overlap
-                && ids_a
-                    .iter()
-                    .chain(&ids_b)
-                    .collect::<Vec<_>>()
-                    .windows(2)
-                    .all(|w| w[0] < w[1])
-            {
-                Check::pass(
-                    PAGES,
-                    format!("two pages of 2 agree with total {}", total_a.unwrap_or(0)),
-                )
-            } else {
-                Check::fail(
-                    PAGES,
-                    format!(
-                        "page 1 said total {total_a:?} with ids {ids_a:?}, page 2 total \
-                         {total_b:?} with ids {ids_b:?}"
-                    ),
-                    format!(
-                        "{TELL_US}; a run whose pages disagree is marked incomplete and \
-                         reports no domain as missing"
-                    ),
-                )
+    match crate::run::run(
+        &config,
+        &start,
+        crate::EngineChoice::Wasm,
+        &crate::progress::Silent,
+    )
+    .await
+    {
+        Ok(outcome) => {
+            for line in outcome.lines {
+                checks.push(Check::fail("openprovider", line, "fix the setting named"));
             }
+            checks.extend(outcome.checks.into_iter().map(|c| Check {
+                name: c.name,
+                ok: c.ok,
+                detail: c.detail,
+                fix: c.fix,
+            }))
         }
-        (Err(e), _) | (_, Err(e)) => Check::fail(PAGES, e.to_string(), TELL_US),
-    });
+        Err(e) => checks.push(Check::fail(
+            "openprovider",
+            e.to_string(),
+            "reinstall opsync; the engine could not run",
+        )),
+    }
 }
 
 async fn check_mail(

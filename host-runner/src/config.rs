@@ -1,15 +1,16 @@
 //! Configuration: `opsync.toml`, then the environment, then the command line, each
 //! overriding the one before. An unknown key is an error that names it; a missing
 //! setting is an error that says where to set it. See `opsync.example.toml`.
+//!
+//! This host reads where things are (the database, the credentials, mail, files); what a
+//! sync does (`[policy]`, `[safety]`, `[sync]`, the report's and the API's settings) it
+//! hands to the engine as written, and the engine's reading is the one both hosts share.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use opsync_engine::Policy;
 use serde::Deserialize;
 use serde_json::Value;
-
-use crate::openprovider::{ClientConfig, Credentials, Secret, DEFAULT_BASE_URL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -22,6 +23,27 @@ pub enum ConfigError {
         what: &'static str,
         hint: &'static str,
     },
+}
+
+/// A password or token: printed as `***`, never as itself.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// `opsync.toml` as written; every section and key optional.
@@ -40,7 +62,7 @@ pub struct FileConfig {
     pub safety: SafetySection,
     #[serde(default)]
     pub report: ReportSection,
-    /// The engine's policy, checked by the engine's own rules.
+    /// The engine's policy, read by the engine.
     pub policy: Option<toml::Table>,
 }
 
@@ -60,8 +82,8 @@ pub struct OpenproviderSection {
     pub password: Option<Secret>,
     pub base_url: Option<String>,
     pub token_cache: Option<PathBuf>,
-    pub concurrency: Option<usize>,
-    pub timeout_seconds: Option<u64>,
+    pub concurrency: Option<toml::Value>,
+    pub timeout_seconds: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -77,25 +99,22 @@ pub struct MailSection {
     /// Extra recipients besides the admins with System emails.
     #[serde(default)]
     pub to: Vec<String>,
-    pub send_empty_reports: Option<bool>,
+    pub send_empty_reports: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncSection {
     /// Rows per run; 0 or absent: all.
-    pub batch_size: Option<usize>,
+    pub batch_size: Option<toml::Value>,
 }
 
-/// The mass-change brake (the engine's `mass_change_limit`): a run in which more rows
-/// would change than both limits is held whole, and nothing is written.
+/// The mass-change brake (read by the engine).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SafetySection {
-    /// Default 10; 100 switches the brake off.
-    pub mass_change_percent: Option<u32>,
-    /// Default 25.
-    pub mass_change_min_rows: Option<u64>,
+    pub mass_change_percent: Option<toml::Value>,
+    pub mass_change_min_rows: Option<toml::Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -103,20 +122,9 @@ pub struct SafetySection {
 pub struct ReportSection {
     /// Prometheus metrics after each sync (node_exporter's textfile collector).
     pub metrics_file: Option<PathBuf>,
-    /// The WHMCS admin area, for a link to each domain in the report; default: WHMCS's
-    /// System URL followed by `admin/`.
-    pub whmcs_admin_url: Option<String>,
-    /// How often problems already reported are listed in full again (hours, default 24;
-    /// 0: in every report).
-    pub repeat_still_open_hours: Option<u32>,
+    pub whmcs_admin_url: Option<toml::Value>,
+    pub repeat_still_open_hours: Option<toml::Value>,
 }
-
-/// Still-open problems are listed in full once a day by default.
-pub const REPEAT_STILL_OPEN_HOURS: u32 = 24;
-
-/// The brake's defaults: more than 10% of the rows and more than 25 rows.
-pub const MASS_CHANGE_PERCENT: u32 = 10;
-pub const MASS_CHANGE_MIN_ROWS: u64 = 25;
 
 /// What the command line says; `None` leaves the lower layers' value.
 #[derive(Debug, Clone, Default)]
@@ -136,13 +144,30 @@ pub enum Source {
     /// `opsync.toml`.
     File,
     /// An environment variable, named.
-    Environment(&'static str),
+    Environment(String),
     /// A command-line option, named.
-    CommandLine(&'static str),
+    CommandLine(String),
     /// WHMCS's `configuration.php`.
     ConfigurationPhp,
     /// Not set anywhere: opsync's default.
     Default,
+}
+
+impl Source {
+    /// The source as the engine's reading names it.
+    fn from_engine(source: &str) -> Source {
+        match source {
+            "file" => Source::File,
+            "default" => Source::Default,
+            s => match s.strip_prefix("command line ") {
+                Some(option) => Source::CommandLine(option.to_string()),
+                None => match s.strip_prefix("environment ") {
+                    Some(var) => Source::Environment(var.to_string()),
+                    None => Source::File,
+                },
+            },
+        }
+    }
 }
 
 impl std::fmt::Display for Source {
@@ -165,22 +190,62 @@ pub struct Setting {
     pub source: Source,
 }
 
-/// Everything a run needs, resolved.
+/// Everything a run needs, resolved. What the sync does (the policy, the brake, the batch,
+/// the API's address) is the engine's reading of [`Config::raw_settings`]; this host
+/// keeps only where things are: the database, the credentials, mail, files.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: Secret,
-    pub openprovider: ClientConfig,
+    pub username: String,
+    pub password: Secret,
+    /// The API's address as given (command line, environment or file) and where.
+    pub base_url: Option<(String, Source)>,
+    /// Where the Openprovider session is kept between runs; `None`: log in every run.
+    pub token_cache: Option<PathBuf>,
     pub mail: MailSection,
-    pub batch_size: Option<usize>,
-    pub send_empty_reports: bool,
-    /// The engine's policy, checked by the engine's own rules.
-    pub policy: Policy,
+    pub metrics_file: Option<PathBuf>,
+    /// opsync.toml's sections the engine reads, as they were written.
+    pub file_settings: Value,
+    /// The command line's part of a run's options.
+    pub options: opsync_engine::run::Options,
+    /// The engine's reading of the settings.
+    pub engine: opsync_engine::run::Settings,
     /// Every setting, where it came from, secrets masked.
     pub settings: Vec<Setting>,
-    pub metrics_file: Option<PathBuf>,
-    /// `[report] whmcs_admin_url`; `None`: from WHMCS's System URL.
-    pub whmcs_admin_url: Option<String>,
-    pub repeat_still_open_hours: u32,
+}
+
+impl Config {
+    /// The settings a run starts from, raw, for the engine to read.
+    pub fn raw_settings(&self) -> Value {
+        raw_settings(
+            &self.file_settings,
+            &self.username,
+            &self.password,
+            self.base_url.as_ref(),
+        )
+    }
+
+    /// The engine's policy (for `opsync laws`).
+    pub fn policy(&self) -> &Policy {
+        &self.engine.policy
+    }
+}
+
+fn raw_settings(
+    file_settings: &Value,
+    username: &str,
+    password: &Secret,
+    base_url: Option<&(String, Source)>,
+) -> Value {
+    let mut api = serde_json::json!({
+        "username": username,
+        "password": password.expose(),
+    });
+    if let Some((url, source)) = base_url {
+        api["base_url"] = Value::from(url.clone());
+        api["base_url_source"] = Value::from(source.to_string());
+    }
+    serde_json::json!({ "opsync_toml": file_settings, "api": api })
 }
 
 /// The first of the layers that holds a value, and which one it was.
@@ -191,11 +256,11 @@ fn layered<T>(
 ) -> Option<(T, Source)> {
     command_line
         .0
-        .map(|v| (v, Source::CommandLine(command_line.1)))
+        .map(|v| (v, Source::CommandLine(command_line.1.into())))
         .or_else(|| {
             environment
                 .0
-                .map(|v| (v, Source::Environment(environment.1)))
+                .map(|v| (v, Source::Environment(environment.1.into())))
         })
         .or_else(|| file.map(|v| (v, Source::File)))
 }
@@ -228,26 +293,69 @@ impl FileConfig {
         toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " ").replace("  ", " "))
     }
 
-    /// The `[policy]` section, checked by the engine's own rules; the contract's
-    /// defaults where it says nothing.
+    /// The policy alone, as the engine reads it from this file (for `opsync laws`: no
+    /// credentials are needed, so none are given).
     pub fn policy(&self) -> Result<Policy, ConfigError> {
-        let mut policy = match &self.policy {
-            Some(table) => {
-                serde_json::to_value(table).map_err(|e| ConfigError::Invalid(e.to_string()))?
+        let raw = serde_json::json!({
+            "opsync_toml": self.engine_sections(),
+            "api": {"username": "(not needed)", "password": "(not needed)"},
+        });
+        opsync_engine::run::settings::read(&raw, &Default::default())
+            .map(|s| s.policy)
+            .map_err(|e| ConfigError::Invalid(e.0))
+    }
+
+    /// The sections the engine reads, as JSON, each key as written.
+    fn engine_sections(&self) -> Value {
+        let mut sections = serde_json::Map::new();
+        let mut put = |section: &str, key: &str, value: &Option<toml::Value>| {
+            if let Some(v) = value {
+                let entry = sections
+                    .entry(section.to_string())
+                    .or_insert_with(|| Value::Object(Default::default()));
+                entry[key] = serde_json::to_value(v).unwrap_or(Value::Null);
             }
-            None => Value::Object(Default::default()),
         };
-        // TOML has no null: "none" switches the due-date guard off.
-        if policy["due_date_max_shift_days"] == "none" {
-            policy["due_date_max_shift_days"] = Value::Null;
+        put(
+            "safety",
+            "mass_change_percent",
+            &self.safety.mass_change_percent,
+        );
+        put(
+            "safety",
+            "mass_change_min_rows",
+            &self.safety.mass_change_min_rows,
+        );
+        put("sync", "batch_size", &self.sync.batch_size);
+        put("mail", "send_empty_reports", &self.mail.send_empty_reports);
+        put("report", "whmcs_admin_url", &self.report.whmcs_admin_url);
+        put(
+            "report",
+            "repeat_still_open_hours",
+            &self.report.repeat_still_open_hours,
+        );
+        put(
+            "openprovider",
+            "concurrency",
+            &self.openprovider.concurrency,
+        );
+        put(
+            "openprovider",
+            "timeout_seconds",
+            &self.openprovider.timeout_seconds,
+        );
+        if let Some(policy) = &self.policy {
+            sections.insert(
+                "policy".into(),
+                serde_json::to_value(policy).unwrap_or(Value::Null),
+            );
         }
-        Policy::from_value(&policy, "policy")
-            .map_err(|e| ConfigError::Invalid(format!("opsync.toml: {e}")))
+        Value::Object(sections)
     }
 }
 
 /// Resolves the layers: the file, then `env` (a lookup, so tests need not touch the
-/// process environment), then `overrides`.
+/// process environment), then `overrides`; the engine reads what the sync does.
 pub fn resolve(
     file: FileConfig,
     env: &dyn Fn(&str) -> Option<String>,
@@ -261,34 +369,7 @@ pub fn resolve(
             source,
         })
     };
-    let mut policy = file.policy()?;
-    if file
-        .policy
-        .as_ref()
-        .is_some_and(|p| p.contains_key("mass_change_limit"))
-    {
-        return Err(ConfigError::Invalid(
-            "opsync.toml: set the mass-change brake in [safety] (mass_change_percent, \
-             mass_change_min_rows), not as policy.mass_change_limit"
-                .into(),
-        ));
-    }
-    let percent = file
-        .safety
-        .mass_change_percent
-        .unwrap_or(MASS_CHANGE_PERCENT);
-    if percent > 100 {
-        return Err(ConfigError::Invalid(format!(
-            "safety.mass_change_percent must be from 0 to 100 (100: no brake), not {percent}"
-        )));
-    }
-    let min_rows = file
-        .safety
-        .mass_change_min_rows
-        .unwrap_or(MASS_CHANGE_MIN_ROWS);
-    policy.mass_change_limit = (!overrides.allow_mass_change && percent < 100)
-        .then_some(opsync_engine::MassChangeLimit { percent, min_rows });
-    let op = file.openprovider;
+    let op = file.openprovider.clone();
     let (username, source) = layered(
         (None, ""),
         (env("OPSYNC_OP_USERNAME"), "OPSYNC_OP_USERNAME"),
@@ -312,114 +393,37 @@ pub fn resolve(
         hint: "set openprovider.password in opsync.toml or OPSYNC_OP_PASSWORD",
     })?;
     note("openprovider.password", "***".into(), source);
-    let mut client = ClientConfig::new(Credentials { username, password });
-    let (base_url, source) = layered(
+    let base_url = layered(
         (overrides.base_url.clone(), "--base-url"),
         (env("OPSYNC_OP_BASE_URL"), "OPSYNC_OP_BASE_URL"),
         op.base_url,
-    )
-    .unwrap_or_else(|| (DEFAULT_BASE_URL.to_string(), Source::Default));
-    client.base_url = base_url;
-    if !client.base_url.starts_with("https://") && !client.base_url.starts_with("http://127.") {
-        return Err(ConfigError::Invalid(format!(
-            "openprovider.base_url {} must use https (plain http only to 127.0.0.1, for the sandbox)",
-            client.base_url
-        )));
-    }
-    client.base_url = crate::openprovider::api_base(&client.base_url)
-        .map_err(|e| ConfigError::Invalid(format!("openprovider.base_url: {e}")))?;
-    note("openprovider.base_url", client.base_url.clone(), source);
-    client.token_cache = op.token_cache;
+    );
+    let token_cache = op.token_cache;
     note(
         "openprovider.token_cache",
-        client
-            .token_cache
+        token_cache
             .as_ref()
             .map_or("(none: log in every run)".into(), |p| {
                 p.display().to_string()
             }),
-        if client.token_cache.is_some() {
-            Source::File
-        } else {
-            Source::Default
-        },
-    );
-    if let Some(n) = op.concurrency {
-        if !(1..=16).contains(&n) {
-            return Err(ConfigError::Invalid(format!(
-                "openprovider.concurrency must be from 1 to 16, not {n}"
-            )));
-        }
-        client.concurrency = n;
-    }
-    note(
-        "openprovider.concurrency",
-        client.concurrency.to_string(),
-        if op.concurrency.is_some() {
-            Source::File
-        } else {
-            Source::Default
-        },
-    );
-    if let Some(s) = op.timeout_seconds {
-        client.timeout = Duration::from_secs(s.max(1));
-    }
-    note(
-        "openprovider.timeout_seconds",
-        client.timeout.as_secs().to_string(),
-        if op.timeout_seconds.is_some() {
+        if token_cache.is_some() {
             Source::File
         } else {
             Source::Default
         },
     );
 
-    let database_url = match layered(
-        (overrides.database_url.clone(), "--database-url"),
-        (env("OPSYNC_DATABASE_URL"), "OPSYNC_DATABASE_URL"),
-        file.whmcs.database_url.map(|url| url.expose().to_string()),
-    ) {
-        Some((url, source)) => {
-            note("whmcs.database_url", masked_url(&url), source);
-            url
-        }
-        None => match &file.whmcs.configuration_php {
-            Some(path) => {
-                let url = database_url_from_configuration_php(path)?;
-                note(
-                    "whmcs.database_url",
-                    masked_url(&url),
-                    Source::ConfigurationPhp,
-                );
-                url
-            }
-            None => {
-                return Err(ConfigError::Missing {
-                    what: "the WHMCS database",
-                    hint: "set whmcs.database_url or whmcs.configuration_php in opsync.toml, or OPSYNC_DATABASE_URL",
-                })
-            }
-        },
+    let options = opsync_engine::run::Options {
+        batch: overrides.batch_size.map(|n| n as u64),
+        allow_mass_change: overrides.allow_mass_change,
+        send_empty: overrides.send_empty_reports,
+        ..Default::default()
     };
-
-    let batch_size = overrides
-        .batch_size
-        .or(file.sync.batch_size)
-        .filter(|n| *n > 0);
-    note(
-        "sync.batch_size",
-        batch_size.map_or("(all rows)".into(), |n| n.to_string()),
-        match (overrides.batch_size, file.sync.batch_size) {
-            (Some(_), _) => Source::CommandLine("--batch"),
-            (None, Some(_)) => Source::File,
-            (None, None) => Source::Default,
-        },
-    );
-    let send_empty_reports = overrides
-        .send_empty_reports
-        .or(file.mail.send_empty_reports)
-        .unwrap_or(false);
-    let mail = file.mail;
+    let file_settings = file.engine_sections();
+    let raw = raw_settings(&file_settings, &username, &password, base_url.as_ref());
+    let engine = opsync_engine::run::settings::read(&raw, &options)
+        .map_err(|e| ConfigError::Invalid(e.0))?;
+    let mail = file.mail.clone();
     let from_file = |set: bool| if set { Source::File } else { Source::Default };
     note(
         "mail.smtp_host",
@@ -471,83 +475,54 @@ pub fn resolve(
         },
         from_file(!mail.to.is_empty()),
     );
-    note(
-        "mail.send_empty_reports",
-        send_empty_reports.to_string(),
-        match (overrides.send_empty_reports, mail.send_empty_reports) {
-            (Some(_), _) => Source::CommandLine("--send-empty"),
-            (None, Some(_)) => Source::File,
-            (None, None) => Source::Default,
-        },
-    );
-    let safety_source = |set: bool| {
-        if overrides.allow_mass_change {
-            Source::CommandLine("--allow-mass-change")
-        } else {
-            from_file(set)
-        }
-    };
-    let released = |value: String| {
-        if overrides.allow_mass_change {
-            format!("{value} (released for this run)")
-        } else {
-            value
-        }
-    };
-    note(
-        "safety.mass_change_percent",
-        released(percent.to_string()),
-        safety_source(file.safety.mass_change_percent.is_some()),
-    );
-    note(
-        "safety.mass_change_min_rows",
-        released(min_rows.to_string()),
-        safety_source(file.safety.mass_change_min_rows.is_some()),
-    );
-    note(
-        "report.whmcs_admin_url",
-        file.report
-            .whmcs_admin_url
-            .clone()
-            .unwrap_or_else(|| "(WHMCS's System URL + admin/)".into()),
-        from_file(file.report.whmcs_admin_url.is_some()),
-    );
-    let repeat_still_open_hours = file
-        .report
-        .repeat_still_open_hours
-        .unwrap_or(REPEAT_STILL_OPEN_HOURS);
-    note(
-        "report.repeat_still_open_hours",
-        repeat_still_open_hours.to_string(),
-        from_file(file.report.repeat_still_open_hours.is_some()),
-    );
-    let given = file.policy.unwrap_or_default();
-    if let Ok(Value::Object(fields)) = serde_json::to_value(&policy) {
-        for (key, value) in fields.into_iter().filter(|(k, _)| k != "mass_change_limit") {
-            let shown = match value {
-                Value::String(s) => s,
-                Value::Null => "none".into(),
-                other => other.to_string(),
-            };
-            note(
-                &format!("policy.{key}"),
-                shown,
-                from_file(given.contains_key(&key)),
-            );
-        }
-    }
 
+    let database_url = match layered(
+        (overrides.database_url.clone(), "--database-url"),
+        (env("OPSYNC_DATABASE_URL"), "OPSYNC_DATABASE_URL"),
+        file.whmcs.database_url.clone().map(|url| url.expose().to_string()),
+    ) {
+        Some((url, source)) => {
+            note("whmcs.database_url", masked_url(&url), source);
+            url
+        }
+        None => match &file.whmcs.configuration_php {
+            Some(path) => {
+                let url = database_url_from_configuration_php(path)?;
+                note(
+                    "whmcs.database_url",
+                    masked_url(&url),
+                    Source::ConfigurationPhp,
+                );
+                url
+            }
+            None => {
+                return Err(ConfigError::Missing {
+                    what: "the WHMCS database",
+                    hint: "set whmcs.database_url or whmcs.configuration_php in opsync.toml, or OPSYNC_DATABASE_URL",
+                })
+            }
+        },
+    };
+
+    for shown in &engine.shown {
+        settings.push(Setting {
+            key: shown.key.clone(),
+            value: shown.value.clone(),
+            source: Source::from_engine(&shown.source),
+        });
+    }
     Ok(Config {
         database_url: Secret::new(database_url),
-        openprovider: client,
+        username,
+        password,
+        base_url,
+        token_cache,
         mail,
-        batch_size,
-        send_empty_reports,
-        policy,
+        metrics_file: file.report.metrics_file.clone(),
+        file_settings,
+        options,
+        engine,
         settings,
-        metrics_file: file.report.metrics_file,
-        whmcs_admin_url: file.report.whmcs_admin_url,
-        repeat_still_open_hours,
     })
 }
 

@@ -1,23 +1,25 @@
-//! The native host of opsync: thin I/O around `opsync-engine`.
+//! The native host of opsync: thin I/O around `opsync-engine`. The engine holds the run
+//! (its run protocol); this crate only carries its requests out.
 //!
-//! - [`sync`]: one sync run, the cron flow, one function per step.
+//! - [`run`]: the loop that carries a run's requests out and feeds back what happened.
 //! - [`wasm`]: runs the embedded `engine.wasm` in wasmtime (the default engine).
 //! - [`config`]: `opsync.toml`, the environment and the command line.
-//! - [`mail`]: the report email over SMTP.
-//! - [`openprovider`]: the Openprovider REST client.
 //! - [`whmcs`]: the WHMCS database (MySQL/MariaDB or SQLite).
-//! - [`progress`]: what a run shows on a terminal.
+//! - [`http`]: Openprovider's HTTP, each call as the engine spelled it out.
+//! - [`mail`]: the report email over SMTP.
+//! - [`check`]: `opsync check`; [`metrics`]: the Prometheus file; [`progress`]: what a
+//!   run shows on a terminal.
 //!
 //! The engine's verbs ([`Verb`] and [`version`]) are the same on every face; here either
 //! build of the engine answers them ([`answer`]).
 
 pub mod check;
 pub mod config;
+pub mod http;
 pub mod mail;
 pub mod metrics;
-pub mod openprovider;
 pub mod progress;
-pub mod sync;
+pub mod run;
 pub mod whmcs;
 
 /// `engine.wasm` in wasmtime (the `opsync-wasm-host` crate, shared with the PHP library).

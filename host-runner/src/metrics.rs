@@ -22,7 +22,7 @@ pub struct RunMetrics {
     pub failures: usize,
     pub api_calls: Option<u64>,
     /// Each step's time (empty when the run did not complete).
-    pub steps: Vec<crate::sync::StepTime>,
+    pub steps: Vec<opsync_engine::run::StepTime>,
 }
 
 impl RunMetrics {

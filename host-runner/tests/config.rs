@@ -47,7 +47,7 @@ fn the_example_file_is_valid() {
     )
     .unwrap();
     assert_eq!(
-        serde_json::to_value(&config.policy).unwrap()["protected_statuses"],
+        serde_json::to_value(config.policy()).unwrap()["protected_statuses"],
         serde_json::json!(["Fraud", "Cancelled"])
     );
 }
@@ -56,23 +56,17 @@ fn the_example_file_is_valid() {
 fn the_environment_overrides_the_file_and_the_command_line_overrides_both() {
     let file = FileConfig::parse(BASE).unwrap();
     let config = resolve(file.clone(), &env(&[]), &Overrides::default()).unwrap();
-    assert_eq!(
-        config.openprovider.credentials.password.expose(),
-        "file-password"
-    );
-    assert_eq!(config.batch_size, Some(200));
-    assert_eq!(config.policy.due_date_max_shift_days, None);
-    assert_eq!(config.policy.due_date_offset_days, 10);
+    assert_eq!(config.password.expose(), "file-password");
+    assert_eq!(config.engine.batch, Some(200));
+    assert_eq!(config.policy().due_date_max_shift_days, None);
+    assert_eq!(config.policy().due_date_offset_days, 10);
 
     let env = env(&[
         ("OPSYNC_OP_PASSWORD", "env-password"),
         ("OPSYNC_DATABASE_URL", "sqlite://env.db"),
     ]);
     let config = resolve(file.clone(), &env, &Overrides::default()).unwrap();
-    assert_eq!(
-        config.openprovider.credentials.password.expose(),
-        "env-password"
-    );
+    assert_eq!(config.password.expose(), "env-password");
     assert_eq!(config.database_url.expose(), "sqlite://env.db");
 
     let cli = Overrides {
@@ -82,7 +76,7 @@ fn the_environment_overrides_the_file_and_the_command_line_overrides_both() {
     };
     let config = resolve(file, &env, &cli).unwrap();
     assert_eq!(config.database_url.expose(), "sqlite://cli.db");
-    assert_eq!(config.batch_size, Some(50));
+    assert_eq!(config.engine.batch, Some(50));
 }
 
 #[test]

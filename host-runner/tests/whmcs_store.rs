@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use opsync::whmcs::{Applied, DomainRow, Whmcs};
-use opsync_engine::contract::{OpenproviderSnapshot, Request};
+use opsync::whmcs::{Applied, Whmcs};
+use opsync_engine::contract::{OpenproviderSnapshot, Request, WhmcsRow};
 use opsync_engine::{Guard, Policy, WhmcsUpdate};
 use opsync_testkit::whmcs_db::TestDb;
 use serde_json::json;
@@ -25,6 +25,43 @@ const ROWS: &[&str] = &[
      (1, 1, 'alice', 'Alice', 'Admin', 'alice@example.net', 0), (2, 2, 'bob', 'Bob', 'Sales', 'bob@example.net', 0), \
      (3, 1, 'carol', 'Carol', 'Gone', 'carol@example.net', 1)",
 ];
+
+/// A row as the engine takes it (the engine's own reading of the columns), and its client.
+struct DomainRow {
+    userid: u64,
+    row: WhmcsRow,
+}
+
+fn domain_row(columns: Vec<Option<String>>) -> DomainRow {
+    let mut at = 1;
+    let row = WhmcsRow::from_columns(|_| {
+        at += 1;
+        columns[at - 1].clone()
+    })
+    .unwrap();
+    DomainRow {
+        userid: columns[0].as_deref().unwrap_or("0").parse().unwrap(),
+        row,
+    }
+}
+
+async fn openprovider_rows(store: &Whmcs) -> Vec<DomainRow> {
+    store
+        .openprovider_rows()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(domain_row)
+        .collect()
+}
+
+/// The ids of a read's rows (`[[userid, id, ...], ...]`).
+fn ids_read(body: Vec<u8>) -> Vec<u64> {
+    let rows: Vec<Vec<Option<String>>> = serde_json::from_slice(&body).unwrap();
+    rows.iter()
+        .map(|r| r[1].as_deref().unwrap().parse().unwrap())
+        .collect()
+}
 
 fn decide(rows: &[DomainRow], domains: serde_json::Value) -> opsync_engine::Response {
     let request = Request {
@@ -90,7 +127,7 @@ async fn text(db: &TestDb, sql: &str) -> Vec<String> {
 
 async fn reads_rows_as_pdo_hands_them(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let rows = store.openprovider_rows().await.unwrap();
+    let rows = openprovider_rows(&store).await;
     assert_eq!(
         rows.iter().map(|r| r.row.id).collect::<Vec<_>>(),
         vec![12, 13],
@@ -114,7 +151,7 @@ async fn reads_rows_as_pdo_hands_them(db: TestDb) {
 
 async fn applies_changes_clears_reminders_and_logs_each_change(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let rows = store.openprovider_rows().await.unwrap();
+    let rows = openprovider_rows(&store).await;
     let response = decide(&rows, op_domains());
     for (row, result) in rows.iter().zip(&response.results) {
         assert_eq!(apply(&store, row, result).await, Applied::Written);
@@ -148,7 +185,7 @@ async fn applies_changes_clears_reminders_and_logs_each_change(db: TestDb) {
 
 async fn a_row_edited_after_reading_is_left_alone(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let rows = store.openprovider_rows().await.unwrap();
+    let rows = openprovider_rows(&store).await;
     let response = decide(&rows, op_domains());
     // An admin moves the due date by hand between the read and the write.
     sqlx::query("UPDATE tbldomains SET nextduedate = '2026-06-01' WHERE id = 12")
@@ -190,10 +227,8 @@ async fn mariadb_prepares_each_statement_once_for_a_whole_run() {
         .await
         .unwrap();
     }
-    let rows: Vec<DomainRow> = store
-        .openprovider_rows()
+    let rows: Vec<DomainRow> = openprovider_rows(&store)
         .await
-        .unwrap()
         .into_iter()
         .filter(|r| r.row.id >= 100)
         .collect();
@@ -305,32 +340,78 @@ async fn a_second_run_cannot_take_the_lock(db: TestDb) {
 
 async fn batches_take_never_synced_rows_first_then_the_oldest(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let ids = |rows: Vec<DomainRow>| rows.iter().map(|r| r.row.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.next_batch(1).await.unwrap()), vec![12]);
-    store
+    let mut writer = store.writer().await.unwrap();
+    assert_eq!(ids_read(store.read_batch(1).await.unwrap()), vec![12]);
+    writer
         .mark_synced(&[12], "2026-11-28 01:00:00")
         .await
         .unwrap();
     assert_eq!(
-        ids(store.next_batch(1).await.unwrap()),
+        ids_read(store.read_batch(1).await.unwrap()),
         vec![13],
         "never synced comes first"
     );
-    store
+    writer
         .mark_synced(&[13], "2026-11-28 02:00:00")
         .await
         .unwrap();
     assert_eq!(
-        ids(store.next_batch(5).await.unwrap()),
+        ids_read(store.read_batch(5).await.unwrap()),
         vec![12, 13],
         "then the oldest"
     );
-    store
+    writer
         .mark_synced(&[12], "2026-11-28 03:00:00")
         .await
         .unwrap();
-    assert_eq!(ids(store.next_batch(1).await.unwrap()), vec![13]);
+    assert_eq!(ids_read(store.read_batch(1).await.unwrap()), vec![13]);
+    drop(writer);
     db.finish().await;
+}
+
+/// The run's reads: by id after a row, by ids, and the names alone, Openprovider's rows
+/// only, every column as text.
+async fn reads_page_by_id_and_by_name(db: TestDb) {
+    let store = Whmcs::connect(&db.url).await.unwrap();
+    assert_eq!(ids_read(store.read_rows(None, 1).await.unwrap()), vec![12]);
+    assert_eq!(
+        ids_read(store.read_rows(Some("12"), 10).await.unwrap()),
+        vec![13]
+    );
+    assert!(ids_read(store.read_rows(Some("13"), 10).await.unwrap()).is_empty());
+    assert_eq!(
+        ids_read(store.read_rows_by_id(&[13, 14, 99]).await.unwrap()),
+        vec![13],
+        "another registrar's row is not read"
+    );
+    let names: Vec<Vec<Option<String>>> =
+        serde_json::from_slice(&store.read_names(None, 10).await.unwrap()).unwrap();
+    assert_eq!(
+        names,
+        vec![
+            vec![Some("12".to_string()), Some("example.com".to_string())],
+            vec![Some("13".to_string()), Some("Zero.NL".to_string())],
+        ]
+    );
+    let row: Vec<Vec<Option<String>>> =
+        serde_json::from_slice(&store.read_row(14).await.unwrap()).unwrap();
+    assert_eq!(
+        row[0][2].as_deref(),
+        Some("elsewhere.com"),
+        "any registrar's row by id"
+    );
+    assert_eq!(row[0][4], None, "NULL stays null");
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn mariadb_reads_page_by_id_and_by_name() {
+    reads_page_by_id_and_by_name(TestDb::mariadb("pages", ROWS).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_reads_page_by_id_and_by_name() {
+    reads_page_by_id_and_by_name(TestDb::sqlite("pages", ROWS).await).await;
 }
 
 #[tokio::test]
@@ -358,7 +439,7 @@ async fn sqlite_batches_by_cursor() {
 /// column no rule writes today) is written, guarded like any other update.
 async fn a_column_the_engine_sets_reaches_the_database_as_it_is(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let rows = store.openprovider_rows().await.unwrap();
+    let rows = openprovider_rows(&store).await;
     let response = decide(&rows, op_domains());
     let mut update = response.results[0].whmcs_update.clone().unwrap();
     update
@@ -436,7 +517,7 @@ async fn a_guard_on_any_column_is_honoured(db: TestDb) {
 /// nothing is written.
 async fn a_column_name_that_is_not_a_name_is_refused(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
-    let rows = store.openprovider_rows().await.unwrap();
+    let rows = openprovider_rows(&store).await;
     let response = decide(&rows, op_domains());
     let mut update = response.results[0].whmcs_update.clone().unwrap();
     update

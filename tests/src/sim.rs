@@ -699,6 +699,9 @@ pub struct Definition {
     pub token_cache: Option<String>,
     #[serde(default)]
     pub schedule: Schedule,
+    /// The account's password at Openprovider, when it is not the one the run starts with.
+    #[serde(default)]
+    pub account_password: Option<String>,
 }
 
 /// WHMCS's tables at the start.
@@ -774,10 +777,12 @@ impl Definition {
                 },
             );
         }
-        let password = self.start.settings["api"]["password"]
-            .as_str()
-            .unwrap_or("demo-password")
-            .to_string();
+        let password = self.account_password.clone().unwrap_or_else(|| {
+            self.start.settings["api"]["password"]
+                .as_str()
+                .unwrap_or("demo-password")
+                .to_string()
+        });
         let username = self.start.settings["api"]["username"]
             .as_str()
             .unwrap_or("opsync-demo")

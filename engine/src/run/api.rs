@@ -209,6 +209,11 @@ impl Api {
         self.done.pop_front()
     }
 
+    /// Whether the run holds a session (a token, cached or new).
+    pub(crate) fn logged_in(&self) -> bool {
+        matches!(self.token, Token::Have(_))
+    }
+
     /// Whether calls are over that [`Api::take_done`] has not handed out.
     pub(crate) fn has_done(&self) -> bool {
         !self.done.is_empty()
@@ -229,7 +234,10 @@ impl Api {
         if let Some(problem) = problem {
             out.log(
                 Level::Warn,
-                format!("the cached Openprovider session is not used ({problem}); a new login replaces it"),
+                format!(
+                    "the Openprovider token cache is not private ({problem}): not used; a new \
+                     login replaces it"
+                ),
             );
         }
         let cached = text

@@ -36,6 +36,7 @@ mod api;
 mod clock;
 mod listing;
 mod outcome;
+mod probe;
 mod protocol;
 mod rows;
 pub mod settings;
@@ -45,6 +46,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
+pub use probe::CheckLine;
 pub use protocol::{
     ApiStats, HistoryRow, Http, Input, Level, Lookup, Mailed, Mode, Options, Outputs, ReportShown,
     Request, RequestKind, RunOutcome, Start, StepTime, PROTOCOL,
@@ -126,6 +128,8 @@ enum Purpose {
     Deleted(Vec<String>),
     /// The update of this result.
     Update(usize),
+    /// One of `opsync check`'s probes.
+    Probe(probe::Ask),
 }
 
 /// Where the run is.
@@ -139,6 +143,7 @@ enum Stage {
     UpdatingOpenprovider,
     WritingWhmcs,
     Cursor,
+    Probing,
     Reporting,
     Mailing,
     Remembering,
@@ -176,6 +181,8 @@ pub struct Run {
     total: usize,
     /// The names a look-up by name did not find.
     not_found: BTreeSet<String>,
+    /// Whether the bulk listing's pages made one consistent listing.
+    listing_complete: bool,
     response: Option<Response>,
     failures: Vec<Failure>,
     steps: Steps,
@@ -192,6 +199,12 @@ pub struct Run {
     fatal: Option<String>,
     /// The registrar modes' row, when found.
     answer_row: Option<crate::contract::WhmcsRow>,
+    /// Mode `check`: the probes' answers, the names sampled, the lines so far.
+    probed: BTreeMap<probe::Ask, Result<String, ApiError>>,
+    probes: std::collections::VecDeque<(probe::Ask, Vec<(String, String)>)>,
+    sample: Vec<String>,
+    two: Vec<String>,
+    checks: Vec<CheckLine>,
     outcome: Option<RunOutcome>,
     over: bool,
 }
@@ -259,6 +272,7 @@ impl Run {
             pages: Vec::new(),
             total: 0,
             not_found: BTreeSet::new(),
+            listing_complete: false,
             response: None,
             failures: Vec::new(),
             steps: Steps::default(),
@@ -272,6 +286,11 @@ impl Run {
             mail_error: None,
             fatal: None,
             answer_row: None,
+            probed: BTreeMap::new(),
+            probes: std::collections::VecDeque::new(),
+            sample: Vec::new(),
+            two: Vec::new(),
+            checks: Vec::new(),
             outcome: None,
             over: false,
         };
@@ -409,6 +428,18 @@ impl Run {
     }
 
     fn begin(&mut self) {
+        if self.mode == Mode::Check {
+            self.stage = Stage::ReadingWhmcs;
+            self.ask(RequestKind::ReadToken, Wait::Token);
+            self.ask(
+                RequestKind::ReadRows {
+                    after: None,
+                    limit: 500,
+                },
+                Wait::Rows,
+            );
+            return;
+        }
         if self.mode.registrar() {
             self.stage = Stage::ReadingWhmcs;
             self.ask(RequestKind::ReadToken, Wait::Token);
@@ -521,9 +552,10 @@ impl Run {
             Wait::Mail => {
                 self.mail = Mailed::Failed;
                 self.mail_error = Some(error.to_string());
-                self.log(Level::Error, format!("the report was not mailed: {error}"));
                 self.remember();
             }
+            // `opsync check` looks at Openprovider even when WHMCS cannot be read.
+            Wait::Rows if self.mode == Mode::Check => self.begin_probe(),
             // Failing already: what is left is to let the lock go and end.
             Wait::Record if self.fatal.is_some() => self.unlock(),
             Wait::Unlock => self.finish(),
@@ -577,6 +609,7 @@ impl Run {
                 self.begin_whmcs_writes()
             }
             Stage::Reporting if self.memory.read => self.report(),
+            Stage::Probing if !calls_left => self.probed(),
             _ => {}
         }
     }
@@ -651,6 +684,9 @@ impl Run {
             Ok(batch) => batch,
             Err(e) => return self.fail(e),
         };
+        if self.mode == Mode::Check {
+            return self.begin_probe();
+        }
         if self.settings.batch.is_none() && batch.count as u64 >= rows::ROWS_PER_READ {
             self.ask(
                 RequestKind::ReadRows {
@@ -851,6 +887,7 @@ impl Run {
                     ),
                 ),
             },
+            Purpose::Probe(ask) => self.probe_done(ask, result),
             Purpose::Update(index) => {
                 let Some(response) = self.response.as_ref() else {
                     return;
@@ -893,6 +930,7 @@ impl Run {
     fn listing_read(&mut self) {
         let pages = std::mem::take(&mut self.pages);
         let (records, problems) = listing::judge(self.total, pages);
+        self.listing_complete = problems.is_empty();
         if !problems.is_empty() {
             self.read.complete = false;
         }
@@ -911,16 +949,26 @@ impl Run {
     }
 
     /// Contract v1.1: the rows a complete listing lacks, or that a look-up did not find,
-    /// are looked up again among Openprovider's deleted domains.
+    /// are looked up again among Openprovider's deleted domains. Whether the listing was
+    /// complete is the pages' verdict: a record left out later (its name a failed look-up)
+    /// was listed all the same.
     fn begin_deleted(&mut self) {
-        let listed = self.read.names();
+        let mut listed = self.read.names();
+        listed.extend(
+            self.read
+                .lookup_errors
+                .iter()
+                .filter(|e| e.kind == LookupKind::Error)
+                .filter_map(|e| crate::lookup_name(&e.domain)),
+        );
+        let bulk = self.stage == Stage::Listing;
         let missing: Vec<String> = self
             .rows
             .names()
             .into_iter()
             .filter(|name| {
-                if self.read.complete {
-                    !listed.contains(name)
+                if bulk {
+                    self.listing_complete && !listed.contains(name)
                 } else {
                     self.not_found.contains(name)
                 }
@@ -1376,11 +1424,17 @@ impl Run {
             report: None,
             mail: self.mail,
             mailed_to: self.mailed_to,
-            listing_complete: self.read.complete,
+            listing_complete: self.listing_complete,
             api: self.api.stats,
             steps: self.steps.all(),
-            brake: outcome::brake_line(&self.settings, &self.host),
+            brake: if self.settings.api_url.is_empty() {
+                // Settings nothing can run on: no brake to speak of.
+                String::new()
+            } else {
+                outcome::brake_line(&self.settings, &self.host)
+            },
             answer: None,
+            checks: Vec::new(),
         }
     }
 
@@ -1399,7 +1453,6 @@ impl Run {
         if self.fatal.is_some() || self.over || self.outcome.is_some() {
             return;
         }
-        self.log(Level::Error, format!("the run did not complete: {message}"));
         self.fatal = Some(message.clone());
         self.api.abandon();
         self.calls.clear();
@@ -1497,6 +1550,131 @@ impl Run {
             mode: "answered".into(),
             answer: Some(answer),
             summary: Some(response.summary.clone()),
+            ..self.bare_outcome()
+        });
+    }
+}
+
+/// Mode `check`: the probes go one after the other, as an operator would try them.
+impl Run {
+    fn probe(&mut self, ask: probe::Ask, query: Vec<(String, String)>) {
+        let call = self.api.call(Call::get("/domains", query));
+        self.calls.insert(call, Purpose::Probe(ask));
+    }
+
+    fn begin_probe(&mut self) {
+        self.stage = Stage::Probing;
+        let names = self.rows.names();
+        self.sample = names.into_iter().take(listing::NAMES_PER_LOOKUP).collect();
+        self.probe(probe::Ask::FirstPage, listing::page_query(0));
+    }
+
+    /// The next probe in line, if any.
+    fn probe_next(&mut self) {
+        if let Some((ask, query)) = self.probes.pop_front() {
+            self.probe(ask, query);
+        }
+    }
+
+    fn probe_done(&mut self, ask: probe::Ask, result: Result<String, ApiError>) {
+        use probe::{Ask, CheckLine};
+        if ask == Ask::Fallback {
+            if let Ok(data) = &result {
+                self.two = probe::two_names(data);
+                if self.two.len() == 2 {
+                    let query = probe::live_query(Ask::TwoNames, &self.two);
+                    self.probes.push_front((Ask::TwoNames, query));
+                }
+            }
+        }
+        if ask != Ask::FirstPage {
+            self.probed.insert(ask, result);
+            return self.probe_next();
+        }
+        let url = self.settings.api_url.clone();
+        let login = "openprovider login";
+        match &result {
+            Err(e) if !self.api.logged_in() => {
+                let fix = probe::fix(e, &self.host);
+                self.checks.push(CheckLine::fail(login, e.to_string(), fix));
+                return;
+            }
+            _ if self.api.cached => self.checks.push(CheckLine::pass(
+                login,
+                format!("reusing the cached token ({url})"),
+            )),
+            _ => {
+                let user = self.settings.username.clone();
+                self.checks.push(CheckLine::pass(
+                    login,
+                    format!("logged in as {user} ({url})"),
+                ))
+            }
+        }
+        match &result {
+            Ok(data) => {
+                let (domains, total) = listing::page_of(data).unwrap_or_default();
+                self.checks.push(CheckLine::pass(
+                    "openprovider listing",
+                    format!(
+                        "the account holds {total} domains; the first page brought {}",
+                        domains.len()
+                    ),
+                ));
+            }
+            Err(e) => {
+                let fix = probe::fix(e, &self.host);
+                self.checks
+                    .push(CheckLine::fail("openprovider listing", e.to_string(), fix))
+            }
+        }
+        if !self.sample.is_empty() {
+            let query = listing::names_query(&self.sample, false);
+            self.probes.push_back((Ask::Sample, query));
+        }
+        if self.options.live_api {
+            match &result {
+                Ok(first) => {
+                    self.two = probe::two_names(first);
+                    if self.two.len() == 2 {
+                        let query = probe::live_query(Ask::TwoNames, &self.two);
+                        self.probes.push_back((Ask::TwoNames, query));
+                    }
+                }
+                Err(_) => {
+                    let query = probe::live_query(Ask::Fallback, &[]);
+                    self.probes.push_back((Ask::Fallback, query));
+                }
+            }
+            for ask in [
+                Ask::Ascending,
+                Ask::Descending,
+                Ask::Deleted,
+                Ask::PageA,
+                Ask::PageB,
+            ] {
+                self.probes.push_back((ask, probe::live_query(ask, &[])));
+            }
+        }
+        self.probe_next();
+    }
+
+    /// Every probe is in: the lines, in order.
+    fn probed(&mut self) {
+        use probe::Ask;
+        if let Some(sample) = self.probed.get(&Ask::Sample) {
+            let line = probe::sample_line(&self.sample, sample, &self.host);
+            self.checks.push(line);
+        }
+        if self.options.live_api && self.api.logged_in() {
+            let probed = &self.probed;
+            let lines = probe::live_lines(&self.two, |ask| probed.get(&ask).cloned());
+            self.checks.extend(lines);
+        }
+        let checks = std::mem::take(&mut self.checks);
+        self.end(RunOutcome {
+            mode: "check".into(),
+            checks,
             ..self.bare_outcome()
         });
     }

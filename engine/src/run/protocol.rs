@@ -31,6 +31,9 @@ pub enum Mode {
     RegistrarSync,
     /// As [`Mode::RegistrarSync`], for `openprovider_TransferSync`.
     TransferSync,
+    /// `opsync check`'s look at Openprovider: the login, the listing, WHMCS's names in the
+    /// account and, with `live_api`, the API's behaviours; read-only, no lock.
+    Check,
 }
 
 impl Mode {
@@ -73,6 +76,8 @@ pub struct Options {
     pub lookup: Lookup,
     /// The `tbldomains` row WHMCS asks about (registrar modes).
     pub domain_id: Option<u64>,
+    /// Probe the API's behaviours too (mode `check`).
+    pub live_api: bool,
 }
 
 /// The host's facts a run starts from.
@@ -117,7 +122,8 @@ pub enum RequestKind {
     /// first_seen, last_seen, runs_seen], ...], "still_open_mailed_at": text|null,
     /// "system_url": text|null}`, every value as the database holds it, as text.
     ReadState,
-    /// The cached Openprovider session. Ok: `{"text": text|null, "problem": text|null}`.
+    /// The cached Openprovider session. Ok: `{"text": text|null, "problem": text|null}`
+    /// (`problem`: why a cache that is there is not trusted, e.g. others may read it).
     ReadToken,
     /// Cache the session (the only request that carries a secret to a store). Ok: `{}`.
     StoreToken { text: String },
@@ -305,6 +311,8 @@ pub struct RunOutcome {
     pub report: Option<ReportShown>,
     pub mail: Mailed,
     pub mailed_to: u64,
+    /// Whether the bulk listing's pages made one consistent listing (false for look-ups
+    /// by name). A record left out still makes the run's picture incomplete.
     pub listing_complete: bool,
     pub api: ApiStats,
     pub steps: Vec<StepTime>,
@@ -313,6 +321,9 @@ pub struct RunOutcome {
     /// WHMCS's answer (registrar modes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<Value>,
+    /// The checks' verdicts (mode `check`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<super::probe::CheckLine>,
 }
 
 /// The report as the run's outcome shows it.

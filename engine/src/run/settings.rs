@@ -157,8 +157,8 @@ pub struct Shown {
     pub meaning: String,
 }
 
-/// What a run does, read once.
-#[derive(Debug, Clone, PartialEq)]
+/// What a run does, read once. Its `Debug` leaves the password out.
+#[derive(Clone, PartialEq)]
 pub struct Settings {
     pub policy: Policy,
     /// Rows per run; `None`: all.
@@ -181,6 +181,19 @@ pub struct Settings {
     pub brake_released: bool,
     /// Every setting, its value and where it came from, secrets left out.
     pub shown: Vec<Shown>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("policy", &self.policy)
+            .field("batch", &self.batch)
+            .field("api_url", &self.api_url)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("shown", &self.shown)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a raw value was found.
@@ -619,7 +632,7 @@ fn whole(v: &Value, named: &str, min: i64, max: i64) -> Result<i64, SettingsErro
             "{named} must be a whole number from {min} up, not {v}"
         ))),
         _ => Err(SettingsError(format!(
-            "{named} must be a whole number from {min} to {max}, not {v}"
+            "{named} must be from {min} to {max} (a whole number), not {v}"
         ))),
     }
 }

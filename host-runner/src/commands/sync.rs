@@ -1,8 +1,9 @@
-//! `opsync sync` and `opsync plan`: the cron flow (`opsync::sync`), and what it prints.
+//! `opsync sync` and `opsync plan`: a run of the engine (`opsync::run`), and what it
+//! prints. What the run did, and every word about it, is the engine's outcome.
 
 use opsync::config::{FileConfig, Overrides};
 use opsync::progress::Terminal;
-use opsync::sync::{Lookup, Mailed, RunError, RunOptions, RunOutcome};
+use opsync_engine::run::{Lookup, Mailed, Mode, RunOutcome};
 
 use crate::{fail, ExitStatus, LookupArg, RunArgs};
 
@@ -19,10 +20,7 @@ pub(crate) enum SyncMode {
 struct Reached {
     /// `[report] metrics_file`, once the configuration was read.
     metrics_file: Option<std::path::PathBuf>,
-    summary: Option<opsync_engine::Summary>,
-    failures: usize,
-    api_calls: Option<u64>,
-    steps: Vec<opsync::sync::StepTime>,
+    outcome: Option<RunOutcome>,
 }
 
 pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
@@ -32,14 +30,15 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
     let status = run(args, mode, &mut reached);
     // `plan` writes nothing, metrics included.
     if let (SyncMode::Sync { .. }, Some(path)) = (mode, cli_metrics.or(reached.metrics_file)) {
+        let outcome = reached.outcome.as_ref();
         let metrics = opsync::metrics::RunMetrics {
             started,
             finished: std::time::SystemTime::now(),
             exit_status: status.code(),
-            summary: reached.summary,
-            failures: reached.failures,
-            api_calls: reached.api_calls,
-            steps: reached.steps,
+            summary: outcome.and_then(|o| o.summary.clone()),
+            failures: outcome.map_or(0, |o| o.failures.len()),
+            api_calls: outcome.map(|o| o.api.requests),
+            steps: outcome.map(|o| o.steps.clone()).unwrap_or_default(),
         };
         if let Err(e) = opsync::metrics::write(&path, &metrics) {
             eprintln!(
@@ -53,12 +52,16 @@ pub(crate) fn sync(args: RunArgs, mode: SyncMode) -> ExitStatus {
 
 fn run(args: RunArgs, mode: SyncMode, reached: &mut Reached) -> ExitStatus {
     init_logging(args.verbose);
-    let (dry_run, send_empty, mail) = match mode {
+    let (engine_mode, send_empty) = match mode {
         SyncMode::Sync {
-            dry_run,
+            dry_run: true,
             send_empty,
-        } => (dry_run, send_empty, true),
-        SyncMode::Plan => (true, false, false),
+        } => (Mode::DryRun, send_empty),
+        SyncMode::Sync {
+            dry_run: false,
+            send_empty,
+        } => (Mode::Sync, send_empty),
+        SyncMode::Plan => (Mode::Plan, false),
     };
     let overrides = Overrides {
         database_url: args.database_url,
@@ -81,73 +84,36 @@ fn run(args: RunArgs, mode: SyncMode, reached: &mut Reached) -> ExitStatus {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start: {e}"), ExitStatus::NotCompleted),
     };
-    let options = RunOptions {
-        dry_run,
-        lookup: match args.lookup {
-            LookupArg::Auto => Lookup::Auto,
-            LookupArg::Bulk => Lookup::Bulk,
-            LookupArg::PerDomain => Lookup::PerDomain,
-        },
-        mail,
-        // `plan` promises to write nothing, not even a line of history.
-        record: matches!(mode, SyncMode::Sync { .. }),
+    let lookup = match args.lookup {
+        LookupArg::Auto => Lookup::Auto,
+        LookupArg::Bulk => Lookup::Bulk,
+        LookupArg::PerDomain => Lookup::PerDomain,
     };
-    let outcome = match runtime.block_on(opsync::sync::run(&config, options, &Terminal::new())) {
+    let start = opsync::run::start(&config, engine_mode, lookup);
+    let outcome = match runtime.block_on(opsync::run::run(
+        &config,
+        &start,
+        opsync::EngineChoice::Wasm,
+        &Terminal::new(),
+    )) {
         Ok(outcome) => outcome,
-        Err(e @ RunError::Locked) => return fail(&e.to_string(), ExitStatus::Locked),
         Err(e) => return fail(&e.to_string(), ExitStatus::NotCompleted),
     };
-    reached.summary = Some(outcome.response.summary.clone());
-    reached.failures = outcome.failures.len();
-    reached.api_calls = Some(outcome.api_calls);
-    reached.steps = outcome.steps.clone();
     print_outcome(&outcome, args.json);
     if matches!(mode, SyncMode::Plan) && !args.json {
-        println!(
-            "\n{}",
-            match config.policy.mass_change_limit {
-                Some(limit) => format!(
-                    "Mass-change brake: on. A sync in which more than {} rows and more than \
-                     {}% of the rows would change is held whole ([safety] in opsync.toml).",
-                    limit.min_rows, limit.percent
-                ),
-                None if args.allow_mass_change => {
-                    "Mass-change brake: released for this run (--allow-mass-change).".into()
-                }
-                None => "Mass-change brake: off ([safety] mass_change_percent = 100).".into(),
-            }
-        );
+        println!("\n{}", outcome.brake);
     }
-    let summary = &outcome.response.summary;
-    let done = if summary.held {
-        fail(
-            &format!(
-                "the mass-change brake held this run: {} of {} rows would change; nothing was \
-                 written. Read the report ({}), then release one run with --allow-mass-change, \
-                 or change [safety] in opsync.toml",
-                summary.held_rows.unwrap_or(0),
-                summary.rows,
-                if matches!(mode, SyncMode::Plan) {
-                    "above"
-                } else {
-                    "mailed, and printed with opsync plan"
-                }
-            ),
-            ExitStatus::Held,
-        )
-    } else {
-        ExitStatus::Success
+    for line in &outcome.lines {
+        eprintln!("opsync: {}", line.replace(['\n', '\r'], " "));
+    }
+    let status = match outcome.exit_status {
+        0 => ExitStatus::Success,
+        4 => ExitStatus::Locked,
+        8 => ExitStatus::Held,
+        _ => ExitStatus::NotCompleted,
     };
-    match &outcome.mail {
-        Mailed::Failed(why) => fail(why, ExitStatus::NotCompleted),
-        Mailed::NotConfigured => {
-            eprintln!(
-                "opsync: mail is not configured ([mail] from): the report is printed, not mailed"
-            );
-            done
-        }
-        Mailed::NotSent | Mailed::Sent(_) => done,
-    }
+    reached.outcome = Some(outcome);
+    status
 }
 
 fn init_logging(verbose: u8) {
@@ -172,39 +138,46 @@ fn init_logging(verbose: u8) {
 /// The outcome for whoever ran the command.
 #[derive(serde::Serialize)]
 struct JsonOutcome<'a> {
-    summary: &'a opsync_engine::Summary,
+    summary: &'a Option<opsync_engine::Summary>,
     failures: &'a [opsync_engine::Failure],
     listing_complete: bool,
-    report_sent_to: usize,
+    report_sent_to: u64,
     subject: &'a str,
     /// Each step's time in seconds, in the order they ran.
-    steps: &'a [opsync::sync::StepTime],
+    steps: &'a [opsync_engine::run::StepTime],
     /// The sum of the steps.
     seconds: f64,
     exit_status: u8,
+    /// Requests sent to Openprovider (retries and logins included).
+    api_calls: u64,
 }
 
 fn print_outcome(outcome: &RunOutcome, json: bool) {
+    let subject = outcome.report.as_ref().map_or("", |r| r.subject.as_str());
     if json {
         let shown = JsonOutcome {
-            summary: &outcome.response.summary,
+            summary: &outcome.summary,
             failures: &outcome.failures,
             listing_complete: outcome.listing_complete,
-            report_sent_to: match outcome.mail {
-                Mailed::Sent(n) => n,
-                _ => 0,
+            report_sent_to: if outcome.mail == Mailed::Sent {
+                outcome.mailed_to
+            } else {
+                0
             },
-            subject: &outcome.report.subject,
+            subject,
             steps: &outcome.steps,
             seconds: outcome.steps.iter().map(|s| s.seconds).sum(),
-            exit_status: outcome.exit_code(),
+            exit_status: outcome.exit_status,
+            api_calls: outcome.api.requests,
         };
         println!(
             "{}",
             serde_json::to_string_pretty(&shown).unwrap_or_default()
         );
-    } else if std::io::IsTerminal::is_terminal(&std::io::stdout()) || outcome.report.send {
+    } else if let Some(report) = &outcome.report {
         // Under cron, a run with nothing to say prints nothing (cron mails any output).
-        println!("{}\n\n{}", outcome.report.subject, outcome.report.text);
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) || report.send {
+            println!("{}\n\n{}", report.subject, report.text);
+        }
     }
 }
