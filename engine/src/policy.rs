@@ -156,9 +156,15 @@ impl Serialize for Policy {
         map.serialize_entry("sync_whois_privacy", &self.sync_whois_privacy)?;
         let protected: Vec<&str> = self.protected_statuses.iter().map(|s| s.as_str()).collect();
         map.serialize_entry("protected_statuses", &protected)?;
-        let limit = self
-            .mass_change_limit
-            .map(|l| serde_json::json!({"percent": l.percent, "min_rows": l.min_rows}));
+        #[derive(Serialize)]
+        struct Limit {
+            percent: u32,
+            min_rows: u64,
+        }
+        let limit = self.mass_change_limit.map(|l| Limit {
+            percent: l.percent,
+            min_rows: l.min_rows,
+        });
         map.serialize_entry("mass_change_limit", &limit)?;
         map.end()
     }

@@ -83,6 +83,29 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
         engine: EngineKind,
     },
+    /// The settings as a run reads them (the engine's `settings` verb).
+    ///
+    /// Reads `{settings, options?}` (a run's raw settings) from FILE (or standard input)
+    /// and prints the policy, the batch, the API address and every setting with its value
+    /// and where it came from. Exit status and errors as for `decide`.
+    Settings {
+        /// The input file; standard input when absent or "-".
+        file: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
+        engine: EngineKind,
+    },
+    /// One run of the engine's run protocol over standard input and output (the PHP
+    /// drop-in's fallback when FFI is off).
+    ///
+    /// The first line in is the run's start (JSON); each next input is its header (one
+    /// JSON line), a line with the body's length in bytes, and the body. Each answer out
+    /// is the run's outputs (one JSON line), or `ERROR <line>` when an input was refused
+    /// (the run goes on). Ends when the outputs hold the outcome.
+    #[command(hide = true)]
+    EngineRun {
+        #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
+        engine: EngineKind,
+    },
     /// Print the engine's name and version (e.g. `opsync-engine 0.1.0`).
     Version {
         #[arg(long, value_enum, default_value_t = EngineKind::Wasm)]
@@ -343,6 +366,8 @@ fn run(cli: Cli) -> ExitStatus {
         Command::LookupNames { file, engine } => {
             commands::verb(Verb::LookupNames, file, engine.into())
         }
+        Command::Settings { file, engine } => commands::verb(Verb::Settings, file, engine.into()),
+        Command::EngineRun { engine } => commands::engine_run(engine.into()),
         Command::Version { engine } => commands::version(engine.into()),
         Command::Sync {
             run,

@@ -36,13 +36,14 @@ use crate::whmcs::{Applied, RunLock, StoreError, Whmcs, Writer};
 use crate::EngineChoice;
 
 /// The engine that holds the run.
-enum Core {
+pub enum Core {
     Wasm(Box<RunInstance>),
     Native(Box<opsync_engine::run::Run>),
 }
 
 impl Core {
-    fn start(choice: EngineChoice, start: &[u8]) -> Result<(Core, Vec<u8>), CallError> {
+    /// Starts a run in the chosen engine: the run and its first outputs.
+    pub fn start(choice: EngineChoice, start: &[u8]) -> Result<(Core, Vec<u8>), CallError> {
         match choice {
             EngineChoice::Wasm => {
                 let mut run = WasmEngine::global()?.run()?;
@@ -57,7 +58,8 @@ impl Core {
         }
     }
 
-    fn feed(&mut self, header: &[u8], body: &[u8]) -> Result<Vec<u8>, CallError> {
+    /// One input in, the next outputs out.
+    pub fn feed(&mut self, header: &[u8], body: &[u8]) -> Result<Vec<u8>, CallError> {
         match self {
             Core::Wasm(run) => run.feed(header, body),
             Core::Native(run) => run

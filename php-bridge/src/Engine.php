@@ -150,23 +150,24 @@ final class Engine
     }
 
     /**
-     * Starts a run of the run protocol from its start (JSON).
+     * Starts a run of the run protocol from its start (JSON): in an instance of its own
+     * through FFI, else in an `opsync engine-run` process of its own.
      *
      * @throws InvalidRequest when the start is no start
-     * @throws EngineUnavailable when FFI is not enabled (a run needs the library)
+     * @throws EngineUnavailable when neither can run
      */
     public function startRun(string $startJson): EngineRun
     {
         $ffi = $this->ffi;
         if ($ffi === null) {
-            throw new EngineUnavailable('a run needs the opsync library through FFI (ffi.enable), not the opsync command');
+            return EngineRun::command((string) $this->binary, $startJson);
         }
         $handle = $ffi->new('uint64_t');
         $out = $ffi->new('uint8_t*');
         $len = $ffi->new('size_t');
         $status = $ffi->opsync_run_start($startJson, \strlen($startJson), FFI::addr($handle), FFI::addr($out), FFI::addr($len));
         $first = self::taken($ffi, $status, $out, $len);
-        return new EngineRun($ffi, (int) $handle->cdata, $first);
+        return EngineRun::ffi($ffi, (int) $handle->cdata, $first);
     }
 
     /** The engine's name and version, e.g. `opsync-engine 0.1.0`. */

@@ -362,6 +362,7 @@ impl Api {
             bearer,
             secrets,
             timeout_ms: self.timeout_ms,
+            answer_is_secret: !p.auth,
         };
         let request = out.send(RequestKind::Http(http));
         self.sent.insert(request, id);

@@ -206,6 +206,10 @@ pub struct Http {
     pub secrets: Vec<String>,
     /// Give up waiting for the answer after this long (then answer an error).
     pub timeout_ms: u64,
+    /// The answer holds a secret (the login's token): a host that records calls leaves
+    /// the answer's body out of its record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub answer_is_secret: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

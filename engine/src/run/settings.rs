@@ -781,16 +781,34 @@ pub fn shown_json(input: &[u8]) -> Result<Vec<u8>, SettingsError> {
     let input: In =
         serde_json::from_slice(input).map_err(|e| SettingsError(format!("settings input: {e}")))?;
     let settings = read(&input.settings, &input.options)?;
-    let out = json!({
-        "policy": settings.policy,
-        "batch": settings.batch,
-        "send_empty": settings.send_empty,
-        "repeat_still_open_hours": settings.repeat_still_open_hours,
-        "api_url": settings.api_url,
-        "run_from_cron": settings.run_from_cron,
-        "cron_interval_hours": settings.cron_interval_hours,
-        "brake": super::outcome::brake_line(&settings, ""),
-        "shown": settings.shown,
-    });
+    // The brake's line names where each host's admin changes it.
+    let host = if input.settings.get("addon").is_some() {
+        "whmcs"
+    } else {
+        "opsync"
+    };
+    #[derive(Serialize)]
+    struct Out<'a> {
+        policy: &'a Policy,
+        batch: Option<u64>,
+        send_empty: bool,
+        repeat_still_open_hours: u32,
+        api_url: &'a str,
+        run_from_cron: bool,
+        cron_interval_hours: u64,
+        brake: String,
+        shown: &'a [Shown],
+    }
+    let out = Out {
+        policy: &settings.policy,
+        batch: settings.batch,
+        send_empty: settings.send_empty,
+        repeat_still_open_hours: settings.repeat_still_open_hours,
+        api_url: &settings.api_url,
+        run_from_cron: settings.run_from_cron,
+        cron_interval_hours: settings.cron_interval_hours,
+        brake: super::outcome::brake_line(&settings, host),
+        shown: &settings.shown,
+    };
     Ok(serde_json::to_vec_pretty(&out).unwrap_or_default())
 }

@@ -68,8 +68,8 @@ final class Addon
                     'Default' => '',
                     'Description' => 'WHMCS statuses left alone on both sides, separated by commas (empty: Fraud, Cancelled)',
                 ],
-                'mass_change_percent' => $number('Mass-change brake (%)', 'A run in which more than this share of the domains would change is held whole and reported, nothing written (empty: 10; 100: no brake)'),
-                'mass_change_min_rows' => $number('Mass-change brake (domains)', '... and more than this many domains (empty: 25)'),
+                'mass_change_percent' => $number('Mass-change brake (%)', 'A run in which more than this share of the domains would change is held whole and reported, nothing written (empty: opsync\'s default, shown on the addon page; 100: no brake)'),
+                'mass_change_min_rows' => $number('Mass-change brake (domains)', '... and more than this many domains (empty: opsync\'s default, shown on the addon page)'),
                 'batch_size' => $number('Domains per run', "0: all (empty: the module's domainProcessingLimit)"),
                 'send_empty' => $yesNo('Mail empty reports', 'sendEmptyActivityEmail', 'Mail a report even when nothing changed'),
                 'repeat_still_open_hours' => $number('Repeat open problems (hours)', 'Problems already reported are listed in full again after this many hours; in between a report gives them one line (empty: 24; 0: every report)'),
@@ -112,22 +112,23 @@ final class Addon
     {
         $page = new AddonPage((string) ($vars['modulelink'] ?? 'addonmodules.php?module=opsync'));
         $store = new Store($host->pdo(), $host);
+        $settings = null;
         try {
-            $settings = Settings::read($host, $store, getenv());
+            $engine ??= new Engine();
+            $settings = Settings::read($host, $store, $engine, getenv());
         } catch (OpsyncException $e) {
-            $settings = null;
             $page->error('The settings cannot be used: ' . $e->getMessage());
         }
         $action = (string) ($post['opsync_action'] ?? '');
-        if ($settings !== null && \in_array($action, ['plan', 'sync', 'sync_release'], true)) {
+        if ($settings !== null && $engine !== null && \in_array($action, ['plan', 'sync', 'sync_release'], true)) {
             try {
-                $sync = new Sync($host, $engine ?? new Engine(), $settings);
-                $options = match ($action) {
-                    'plan' => new RunOptions(dryRun: true, mail: false),
-                    'sync' => new RunOptions(dryRun: false, mail: true),
-                    'sync_release' => new RunOptions(dryRun: false, mail: true, allowMassChange: true),
+                $runner = new Runner($host, $engine, $settings);
+                $start = match ($action) {
+                    'plan' => $runner->start('plan'),
+                    'sync' => $runner->start('sync'),
+                    'sync_release' => $runner->start('sync', ['allow_mass_change' => true]),
                 };
-                $page->outcome($action, $sync->run($options));
+                $page->outcome($action, new RunOutcome($runner->run($start)));
             } catch (OpsyncException | \PDOException | \JsonException $e) {
                 $page->error(($action === 'plan' ? 'The plan' : 'The sync') . ' did not complete: ' . $e->getMessage());
             }
@@ -154,18 +155,18 @@ final class Addon
     public static function afterCron(Host $host, ?Engine $engine = null): ?RunOutcome
     {
         try {
+            $engine ??= new Engine();
             $store = new Store($host->pdo(), $host);
-            $settings = Settings::read($host, $store, getenv());
-            if (!$settings->runFromCron) {
+            $settings = Settings::read($host, $store, $engine, getenv());
+            if (!$settings->runFromCron()) {
                 return null;
             }
             $last = $store->lastSyncAt();
-            if ($last !== null && strtotime($last) > time() - $settings->cronIntervalHours * 3600) {
+            if ($last !== null && strtotime($last) > time() - $settings->cronIntervalHours() * 3600) {
                 return null;
             }
-            return (new Sync($host, $engine ?? new Engine(), $settings))->run(new RunOptions());
-        } catch (Locked) {
-            return null;
+            $runner = new Runner($host, $engine, $settings);
+            return new RunOutcome($runner->run($runner->start('sync')));
         } catch (\Throwable $e) {
             $host->moduleLog('AfterCronJob', '', 'the sync did not complete: ' . $e->getMessage(), []);
             return null;

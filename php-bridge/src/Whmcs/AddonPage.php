@@ -28,12 +28,13 @@ final class AddonPage
     public function outcome(string $action, RunOutcome $outcome): void
     {
         $title = $action === 'plan' ? 'Plan: what a sync would change (nothing was written)' : 'Sync done';
-        $mail = match (true) {
-            $outcome->mailed => 'The report was mailed to the admins with System emails.',
-            $outcome->mailError !== null => 'WHMCS did not send the report: ' . $outcome->mailError,
-            default => '',
-        };
-        $held = (bool) ($outcome->response['summary']['held'] ?? false);
+        $lines = $outcome->lines();
+        if ($outcome->mailed()) {
+            array_unshift($lines, 'The report was mailed to the admins with System emails.');
+        }
+        $mail = implode(' ', $lines);
+        $held = $outcome->held();
+        $report = $outcome->report() ?? ['subject' => implode(' ', $outcome->lines()), 'text' => ''];
         $release = $held
             ? '<p>The mass-change brake held this run: nothing was written. If the changes below are right, '
                 . 'release one run:</p><form method="post" action="' . self::e($this->moduleLink) . '">'
@@ -41,26 +42,23 @@ final class AddonPage
                 . '<button type="submit" class="btn btn-danger">Sync now, releasing the brake once</button></form>'
             : '';
         $this->parts[] = '<div class="alert ' . ($held ? 'alert-warning' : 'alert-info') . '"><h3>' . self::e($title) . '</h3><p><strong>'
-            . self::e($outcome->report['subject']) . '</strong></p>'
+            . self::e($report['subject']) . '</strong></p>'
             . ($mail !== '' ? '<p>' . self::e($mail) . '</p>' : '') . $release
-            . '<pre style="white-space:pre-wrap">' . self::e($outcome->report['text']) . '</pre></div>';
+            . '<pre style="white-space:pre-wrap">' . self::e($report['text']) . '</pre></div>';
     }
 
     public function settings(Settings $settings): void
     {
         $rows = '';
-        foreach ($settings->policy as $field => $value) {
-            $rows .= '<tr><td>' . self::e($field) . '</td><td>' . self::e(json_encode($value, JSON_UNESCAPED_SLASHES) ?: '')
-                . '</td><td>' . self::e($settings->sources[$field] ?? '') . '</td></tr>';
+        foreach ($settings->read['shown'] ?? [] as $shown) {
+            $rows .= '<tr><td>' . self::e($shown['key']) . '</td><td>' . self::e($shown['value'])
+                . '</td><td>' . self::e($shown['source']) . '</td><td>' . self::e($shown['meaning']) . '</td></tr>';
         }
-        $batch = $settings->batchSize === null ? 'all' : (string) $settings->batchSize;
-        $rows .= '<tr><td>domains per run</td><td>' . self::e($batch) . '</td><td>'
-            . self::e($settings->sources['batch_size'] ?? '') . '</td></tr>';
-        $rows .= '<tr><td>Openprovider API</td><td>' . self::e($settings->baseUrl) . '</td><td>'
-            . self::e($settings->sources['api'] ?? '') . '</td></tr>';
-        $this->parts[] = '<h3>Settings in effect</h3><p>Policy fields not listed keep the defaults '
-            . 'of opsync\'s contract.</p><table class="table table-condensed"><tr><th>Setting</th><th>Value</th>'
-            . '<th>From</th></tr>' . $rows . '</table>'
+        $this->parts[] = '<h3>Settings in effect</h3><p>Each setting, its value, where it came from '
+            . '(the opsync addon, the Openprovider module, or opsync\'s default) and what it does. '
+            . self::e((string) ($settings->read['brake'] ?? '')) . '</p>'
+            . '<table class="table table-condensed"><tr><th>Setting</th><th>Value</th><th>From</th><th>What it does</th></tr>'
+            . $rows . '</table>'
             . '<form method="post" action="' . self::e($this->moduleLink) . '" style="display:inline">'
             . '<input type="hidden" name="opsync_action" value="plan">'
             . '<button type="submit" class="btn btn-default">Plan (change nothing)</button></form> '

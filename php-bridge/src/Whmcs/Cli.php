@@ -18,9 +18,7 @@ final class Cli
 {
     public const EXIT_OK = 0;
     public const EXIT_USAGE = 2;
-    public const EXIT_LOCKED = 4;
     public const EXIT_NOT_COMPLETED = 5;
-    public const EXIT_HELD = 8;
 
     public const USAGE = <<<'TXT'
         Usage: php DomainSync.php [--dry-run] [--batch N] [--all] [--allow-mass-change] [--verbose]
@@ -37,9 +35,8 @@ final class Cli
                       release the mass-change brake for this run only (read a --dry-run first)
           --verbose   say what happens, on standard error
 
-        A run in which more domains would change than the mass-change brake allows (more
-        than 10% and more than 25 by default; the addon's settings) writes nothing and
-        reports what it would have changed.
+        A run in which more domains would change than the mass-change brake allows (the
+        addon's settings) writes nothing and reports what it would have changed.
 
         Exit status: 0 the run completed, 4 another run holds the lock, 5 it could not
         complete, 8 the mass-change brake held the run.
@@ -52,23 +49,21 @@ final class Cli
      */
     public static function main(array $argv, Host $host, $out = STDOUT, $err = STDERR): int
     {
-        $dryRun = false;
-        $batch = null;
-        $all = false;
+        $mode = 'sync';
+        $options = [];
         $verbose = false;
-        $allowMassChange = false;
         $args = \array_slice($argv, 1);
         for ($i = 0; $i < \count($args); $i++) {
             $arg = $args[$i];
             switch (true) {
                 case $arg === '--dry-run':
-                    $dryRun = true;
+                    $mode = 'dry_run';
                     break;
                 case $arg === '--all':
-                    $all = true;
+                    $options['all'] = true;
                     break;
                 case $arg === '--allow-mass-change':
-                    $allowMassChange = true;
+                    $options['allow_mass_change'] = true;
                     break;
                 case $arg === '--verbose' || $arg === '-v' || $arg === '--debug':
                     $verbose = true;
@@ -78,8 +73,7 @@ final class Cli
                     if (!ctype_digit($value)) {
                         return self::fail($err, "--batch needs a number of domains, not \"$value\"", self::EXIT_USAGE);
                     }
-                    $batch = (int) $value === 0 ? null : (int) $value;
-                    $all = $all || (int) $value === 0;
+                    $options['batch'] = (int) $value;
                     break;
                 case $arg === '--help' || $arg === '-h':
                     fwrite($out, self::USAGE . "\n");
@@ -93,12 +87,11 @@ final class Cli
         } : null;
 
         try {
+            $engine = new Engine();
             $store = new Store($host->pdo(), $host);
-            $settings = Settings::read($host, $store, getenv());
-            $sync = new Sync($host, new Engine(), $settings, null, $say);
-            $outcome = $sync->run(new RunOptions($dryRun, $batch, $all, allowMassChange: $allowMassChange));
-        } catch (Locked $e) {
-            return self::fail($err, $e->getMessage(), self::EXIT_LOCKED);
+            $settings = Settings::read($host, $store, $engine, getenv());
+            $runner = new Runner($host, $engine, $settings, $say);
+            $outcome = new RunOutcome($runner->run($runner->start($mode, $options)));
         } catch (OpsyncException | \PDOException | \JsonException $e) {
             return self::fail($err, $e->getMessage(), self::EXIT_NOT_COMPLETED);
         } catch (\Throwable $e) {
@@ -106,21 +99,15 @@ final class Cli
             $where = basename($e->getFile()) . ':' . $e->getLine();
             return self::fail($err, 'failed unexpectedly (' . $e::class . " at $where): " . $e->getMessage(), self::EXIT_NOT_COMPLETED);
         }
-        $report = $outcome->report;
+        $report = $outcome->report();
         // Under cron, a run with nothing to say prints nothing (cron mails any output).
-        if ($report['send'] || (\function_exists('posix_isatty') && posix_isatty($out))) {
+        if ($report !== null && ($report['send'] || (\function_exists('posix_isatty') && posix_isatty($out)))) {
             fwrite($out, $report['subject'] . "\n\n" . $report['text'] . "\n");
         }
-        if ($outcome->mailError !== null) {
-            return self::fail($err, 'WHMCS did not send the report: ' . $outcome->mailError, self::EXIT_NOT_COMPLETED);
+        foreach ($outcome->lines() as $line) {
+            self::fail($err, $line, 0);
         }
-        $summary = $outcome->response['summary'];
-        if ($summary['held'] ?? false) {
-            return self::fail($err, "the mass-change brake held this run: {$summary['held_rows']} of {$summary['rows']} rows "
-                . 'would change; nothing was written. Read the report, then release one run with --allow-mass-change '
-                . '(or change the brake in the opsync addon\'s settings)', self::EXIT_HELD);
-        }
-        return self::EXIT_OK;
+        return $outcome->exitStatus();
     }
 
     /** @param resource $err */

@@ -4,33 +4,54 @@ declare(strict_types=1);
 
 namespace Opsync\Whmcs;
 
-/** What a completed run did. */
+/**
+ * What a run came to: the engine's outcome (exit status, mode, lines, summary, failures,
+ * report, mail), read. Every word of it is the engine's.
+ */
 final class RunOutcome
 {
-    /**
-     * @param array<string, mixed> $response the engine's answer
-     * @param list<array{whmcs_id: int, domain: string, side: string, message: string}> $failures
-     * @param array{send: bool, subject: string, text: string, html: string} $report
-     * @param ?string $mailError why WHMCS did not take the report mail, when it did not
-     * @param list<array{step: string, seconds: float}> $steps each step's time, in order
-     */
-    public function __construct(
-        public readonly array $response,
-        public readonly array $failures,
-        public readonly array $report,
-        public readonly bool $listingComplete,
-        public readonly bool $mailed,
-        public readonly ?string $mailError,
-        public readonly array $steps = [],
-    ) {
+    /** @param array<string, mixed> $outcome the engine's outcome */
+    public function __construct(public readonly array $outcome)
+    {
     }
 
-    /** The exit status of the run, as `opsync sync` gives it: 5 mail failed, 8 held, 0 done. */
+    /** 0 done, 4 another run holds the lock, 5 it could not complete, 8 the brake held it. */
     public function exitStatus(): int
     {
-        if ($this->mailError !== null) {
-            return Cli::EXIT_NOT_COMPLETED;
-        }
-        return ($this->response['summary']['held'] ?? false) ? Cli::EXIT_HELD : Cli::EXIT_OK;
+        return (int) $this->outcome['exit_status'];
+    }
+
+    /** @return ?array{send: bool, subject: string, text: string, html: string} */
+    public function report(): ?array
+    {
+        return $this->outcome['report'] ?? null;
+    }
+
+    /** @return ?array<string, mixed> */
+    public function summary(): ?array
+    {
+        return $this->outcome['summary'] ?? null;
+    }
+
+    public function held(): bool
+    {
+        return (bool) ($this->outcome['summary']['held'] ?? false);
+    }
+
+    public function mailed(): bool
+    {
+        return ($this->outcome['mail'] ?? '') === 'sent';
+    }
+
+    /** @return list<string> what the run has to say to whoever ran it */
+    public function lines(): array
+    {
+        return $this->outcome['lines'] ?? [];
+    }
+
+    /** @return list<array{whmcs_id: int, domain: string, side: string, message: string}> */
+    public function failures(): array
+    {
+        return $this->outcome['failures'] ?? [];
     }
 }

@@ -7,13 +7,16 @@ namespace Opsync\Whmcs;
 use PDO;
 
 /**
- * The WHMCS database on WHMCS's own PDO, with the native runner's SQL
- * (`host-runner/src/whmcs.rs`), so either host may run against the same database:
+ * The WHMCS database on WHMCS's own PDO, as the engine's run asks for it, with the native
+ * runner's SQL (`host-runner/src/whmcs/`), so either host may run against the same
+ * database:
  *
- * - rows read as text (`CAST(... AS CHAR)`), exactly as the native runner reads them;
+ * - rows read as text (`CAST(... AS CHAR)`), `[userid, id, domain, status, expirydate,
+ *   nextduedate, nextinvoicedate, donotrenew, idprotection]`, SQL NULL as null: what a
+ *   value means is the engine's business;
  * - the same run lock (`GET_LOCK('opsync_sync:<database>')`: a native run and a PHP run
- *   never overlap), the same cursor table for batches, the same run history;
- * - the engine's `whmcs_update`s run as given: one row per transaction, `SET` what it
+ *   never overlap), the same cursor, memory and run history;
+ * - the engine's guarded updates run as given: one row per transaction, `SET` what it
  *   sets `WHERE` the row still holds what was read, the row's activity lines in the same
  *   transaction. This class names no column the engine owns.
  * - every value a bound parameter; column names from the engine checked to be plain
@@ -38,7 +41,7 @@ final class Store
         . 'failures INT NOT NULL, subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, '
         . 'report_html MEDIUMTEXT NOT NULL, exit_status INT NULL, steps TEXT NULL)';
 
-    /** What both hosts remember for the report, and opsync's small settings (as `host-runner/src/whmcs.rs`). */
+    /** What both hosts remember for the report, and opsync's small settings. */
     private const CREATE_PROBLEMS = 'CREATE TABLE IF NOT EXISTS opsync_problems ('
         . 'whmcs_id BIGINT NOT NULL, code VARCHAR(40) NOT NULL, domain TEXT NOT NULL, '
         . 'first_seen VARCHAR(19) NOT NULL, last_seen VARCHAR(19) NOT NULL, runs_seen INT NOT NULL, '
@@ -49,6 +52,11 @@ final class Store
 
     /** Columns the run history gained after its first release, added to an older table. */
     private const RUNS_ADDED_COLUMNS = ['exit_status' => 'INT NULL', 'steps' => 'TEXT NULL'];
+
+    /** The history's columns, as the engine's `record_run` names them. */
+    private const RUN_COLUMNS = ['started_at', 'finished_at', 'host', 'mode', 'rows_checked', 'changed_rows', 'whmcs_updates',
+        'openprovider_updates', 'errors', 'warnings', 'failures', 'subject', 'report_text', 'report_html',
+        'exit_status', 'steps'];
 
     private bool $locked = false;
 
@@ -73,67 +81,88 @@ final class Store
         }
     }
 
-    /**
-     * Every Openprovider row, by id: `['userid' => int, 'row' => [column => text|null]]`.
-     *
-     * @return list<array{userid: int, row: array<string, int|string|null>}>
-     */
-    public function rows(): array
+    /** Openprovider's rows by id, after the row whose id reads `$after`, at most `$limit`: their JSON. */
+    public function readRows(?string $after, int $limit): string
     {
-        return $this->select('SELECT ' . self::columns() . ' FROM tbldomains d WHERE ' . self::OURS . ' ORDER BY d.id', []);
+        if ($after === null) {
+            return $this->rowsJson('SELECT ' . self::columns() . ' FROM tbldomains d WHERE ' . self::OURS . ' ORDER BY d.id LIMIT ?', [[$limit, PDO::PARAM_INT]]);
+        }
+        return $this->rowsJson('SELECT ' . self::columns() . ' FROM tbldomains d WHERE ' . self::OURS . ' AND d.id > ? ORDER BY d.id LIMIT ?', [[$after, PDO::PARAM_STR], [$limit, PDO::PARAM_INT]]);
     }
 
-    /**
-     * The next `$limit` rows of a batched run: never-synced rows first, then the longest
-     * ago, by id within each.
-     *
-     * @return list<array{userid: int, row: array<string, int|string|null>}>
-     */
-    public function nextBatch(int $limit): array
+    /** The next `$limit` rows of a batched run: never synced first, then the longest ago, by id within each. */
+    public function readBatch(int $limit): string
     {
         $this->pdo->exec(self::CREATE_CURSOR);
         $sql = 'SELECT ' . self::columns() . ' FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id '
             . 'WHERE ' . self::OURS . ' ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?';
-        return $this->select($sql, [[$limit, PDO::PARAM_INT]]);
+        return $this->rowsJson($sql, [[$limit, PDO::PARAM_INT]]);
     }
 
-    /**
-     * One `tbldomains` row by id, or null (for `_Sync`).
-     *
-     * @return ?array{userid: int, row: array<string, int|string|null>}
-     */
-    public function row(int $id): ?array
+    /** The row with this id, whatever its registrar. */
+    public function readRow(int $id): string
     {
-        return $this->select('SELECT ' . self::columns() . ' FROM tbldomains d WHERE d.id = ?', [[$id, PDO::PARAM_INT]])[0] ?? null;
+        return $this->rowsJson('SELECT ' . self::columns() . ' FROM tbldomains d WHERE d.id = ?', [[$id, PDO::PARAM_INT]]);
     }
 
-    /**
-     * Records that these rows were synced at `$now`.
-     *
-     * @param list<int> $ids
-     */
-    public function markSynced(array $ids, string $now): void
+    /** Openprovider's rows' ids and names, by id, after `$after`, at most `$limit`. */
+    public function readNames(?string $after, int $limit): string
     {
-        $this->pdo->exec(self::CREATE_CURSOR);
-        $this->transaction(function () use ($ids, $now): void {
-            $delete = $this->pdo->prepare('DELETE FROM opsync_sync_state WHERE domain_id = ?');
-            $insert = $this->pdo->prepare('INSERT INTO opsync_sync_state (domain_id, last_sync) VALUES (?, ?)');
-            foreach ($ids as $id) {
-                $delete->execute([$id]);
-                $insert->execute([$id, $now]);
-            }
-        });
+        $select = 'SELECT CAST(d.id AS CHAR), CAST(d.domain AS CHAR) FROM tbldomains d WHERE ' . self::OURS;
+        $params = [];
+        if ($after !== null) {
+            $select .= ' AND d.id > ?';
+            $params[] = [$after, PDO::PARAM_STR];
+        }
+        $params[] = [$limit, PDO::PARAM_INT];
+        return $this->rowsJson("$select ORDER BY d.id LIMIT ?", $params);
+    }
+
+    /** @param list<int> $ids Openprovider's rows with these ids. */
+    public function readRowsById(array $ids): string
+    {
+        if ($ids === []) {
+            return '[]';
+        }
+        $marks = implode(', ', array_fill(0, \count($ids), '?'));
+        return $this->rowsJson(
+            'SELECT ' . self::columns() . ' FROM tbldomains d WHERE ' . self::OURS . " AND d.id IN ($marks) ORDER BY d.id",
+            array_map(static fn (int $id): array => [$id, PDO::PARAM_INT], $ids)
+        );
     }
 
     /**
-     * Runs one of the engine's `whmcs_update`s and, if it matched the row, writes the row's
-     * activity lines, all in one transaction. False when the row changed since it was read
-     * (nothing is written then).
+     * opsync's memory and WHMCS's System URL, as the run's `read_state` answer.
+     *
+     * @return array{problems: list<list<?string>>, still_open_mailed_at: ?string, system_url: ?string}
+     */
+    public function readState(): array
+    {
+        $this->pdo->exec(self::CREATE_PROBLEMS);
+        $this->pdo->exec(self::CREATE_STATE);
+        $problems = $this->pdo->query('SELECT CAST(whmcs_id AS CHAR), CAST(code AS CHAR), CAST(domain AS CHAR), '
+            . 'CAST(first_seen AS CHAR), CAST(last_seen AS CHAR), CAST(runs_seen AS CHAR) FROM opsync_problems '
+            . 'ORDER BY whmcs_id, code')->fetchAll(PDO::FETCH_NUM);
+        $state = $this->pdo->prepare('SELECT CAST(value AS CHAR) FROM opsync_state WHERE name = ?');
+        $state->execute([self::STILL_OPEN_MAILED_AT]);
+        $mailed = $state->fetchColumn();
+        $url = $this->pdo->query("SELECT CAST(value AS CHAR) FROM tblconfiguration WHERE setting = 'SystemURL'")->fetchColumn();
+        return [
+            'problems' => array_map(static fn (array $r): array => array_map(static fn ($v): ?string => $v === null ? null : (string) $v, $r), $problems),
+            'still_open_mailed_at' => \is_string($mailed) ? $mailed : null,
+            'system_url' => \is_string($url) ? $url : null,
+        ];
+    }
+
+    /**
+     * Runs one of the engine's guarded updates and, if it matched the row, writes the
+     * row's activity lines, all in one transaction. False when the row changed since it
+     * was read (nothing is written then).
      *
      * @param array{set: array<string, mixed>, where: array<string, mixed>} $update
      * @param list<string> $lines
      */
-    public function apply(array $update, array $lines, int $clientId): bool
+    public function writeRow(array $update, array $lines, int $clientId): bool
     {
         if ($update['set'] === []) {
             return true;
@@ -180,7 +209,7 @@ final class Store
         }, commitWhen: static fn (bool $written): bool => $written);
     }
 
-    /** Activity lines for a row, outside any update (Openprovider's side, once it accepted). */
+    /** @param list<string> $lines Activity lines for a row (its Openprovider side, once Openprovider took the update). */
     public function writeActivity(array $lines, int $clientId): void
     {
         foreach ($lines as $line) {
@@ -188,20 +217,51 @@ final class Store
         }
     }
 
+    /** @param list<int> $ids Records that these rows were synced at `$date`. */
+    public function markSynced(array $ids, string $date): void
+    {
+        $this->pdo->exec(self::CREATE_CURSOR);
+        $this->transaction(function () use ($ids, $date): void {
+            $delete = $this->pdo->prepare('DELETE FROM opsync_sync_state WHERE domain_id = ?');
+            $insert = $this->pdo->prepare('INSERT INTO opsync_sync_state (domain_id, last_sync) VALUES (?, ?)');
+            foreach ($ids as $id) {
+                $delete->execute([$id]);
+                $insert->execute([$id, $date]);
+            }
+        });
+    }
+
     /**
-     * Adds a finished run to the run history both hosts write.
+     * Replaces what is remembered with the report's, in one transaction.
      *
-     * @param array<string, int|string> $run
+     * @param list<array<string, int|string>> $problems
      */
+    public function storeMemory(array $problems, ?string $stillOpenMailedAt): void
+    {
+        $this->pdo->exec(self::CREATE_PROBLEMS);
+        $this->pdo->exec(self::CREATE_STATE);
+        $this->transaction(function () use ($problems, $stillOpenMailedAt): void {
+            $this->pdo->exec('DELETE FROM opsync_problems');
+            $insert = $this->pdo->prepare('INSERT INTO opsync_problems (whmcs_id, code, domain, first_seen, last_seen, runs_seen) '
+                . 'VALUES (?, ?, ?, ?, ?, ?)');
+            foreach ($problems as $p) {
+                $insert->execute([$p['whmcs_id'], $p['code'], $p['domain'], $p['first_seen'], $p['last_seen'], $p['runs_seen']]);
+            }
+            $this->pdo->prepare('DELETE FROM opsync_state WHERE name = ?')->execute([self::STILL_OPEN_MAILED_AT]);
+            if ($stillOpenMailedAt !== null) {
+                $this->pdo->prepare('INSERT INTO opsync_state (name, value) VALUES (?, ?)')
+                    ->execute([self::STILL_OPEN_MAILED_AT, $stillOpenMailedAt]);
+            }
+        });
+    }
+
+    /** @param array<string, int|string> $run a run history row, as the engine's `record_run` gives it */
     public function recordRun(array $run): void
     {
         $this->ensureRunsTable();
-        $columns = ['started_at', 'finished_at', 'host', 'mode', 'rows_checked', 'changed_rows', 'whmcs_updates',
-            'openprovider_updates', 'errors', 'warnings', 'failures', 'subject', 'report_text', 'report_html',
-            'exit_status', 'steps'];
-        $statement = $this->pdo->prepare('INSERT INTO opsync_runs (' . implode(', ', $columns) . ') VALUES ('
-            . implode(', ', array_fill(0, \count($columns), '?')) . ')');
-        $statement->execute(array_map(static fn (string $c) => $run[$c], $columns));
+        $statement = $this->pdo->prepare('INSERT INTO opsync_runs (' . implode(', ', self::RUN_COLUMNS) . ') VALUES ('
+            . implode(', ', array_fill(0, \count(self::RUN_COLUMNS), '?')) . ')');
+        $statement->execute(array_map(static fn (string $c) => $run[$c], self::RUN_COLUMNS));
     }
 
     /**
@@ -251,77 +311,6 @@ final class Store
     }
 
     /**
-     * What both hosts remember for the report (contract v1.2 `tracking`): the open
-     * problems and when the still-open list was last mailed.
-     *
-     * @return array{open_problems: list<array<string, int|string>>, still_open_mailed_at: ?string}
-     */
-    public function remembered(): array
-    {
-        $this->pdo->exec(self::CREATE_PROBLEMS);
-        $this->pdo->exec(self::CREATE_STATE);
-        $problems = [];
-        $rows = $this->pdo->query('SELECT CAST(whmcs_id AS CHAR) AS whmcs_id, code, domain, first_seen, last_seen, '
-            . 'CAST(runs_seen AS CHAR) AS runs_seen FROM opsync_problems ORDER BY whmcs_id, code');
-        foreach ($rows->fetchAll(PDO::FETCH_ASSOC) as $row) {
-            $problems[] = ['whmcs_id' => (int) $row['whmcs_id'], 'domain' => (string) $row['domain'], 'code' => (string) $row['code'],
-                'first_seen' => (string) $row['first_seen'], 'last_seen' => (string) $row['last_seen'], 'runs_seen' => (int) $row['runs_seen']];
-        }
-        $state = $this->pdo->prepare('SELECT value FROM opsync_state WHERE name = ?');
-        $state->execute([self::STILL_OPEN_MAILED_AT]);
-        $mailed = $state->fetchColumn();
-        return ['open_problems' => $problems, 'still_open_mailed_at' => \is_string($mailed) ? $mailed : null];
-    }
-
-    /**
-     * Replaces what the hosts remember with the report's `tracking`, in one transaction.
-     *
-     * @param array{open_problems: list<array<string, int|string>>, still_open_mailed_at: ?string} $after
-     */
-    public function remember(array $after): void
-    {
-        $this->pdo->exec(self::CREATE_PROBLEMS);
-        $this->pdo->exec(self::CREATE_STATE);
-        $this->pdo->beginTransaction();
-        try {
-            $this->pdo->exec('DELETE FROM opsync_problems');
-            $insert = $this->pdo->prepare('INSERT INTO opsync_problems (whmcs_id, code, domain, first_seen, last_seen, runs_seen) '
-                . 'VALUES (?, ?, ?, ?, ?, ?)');
-            foreach ($after['open_problems'] as $p) {
-                $insert->execute([$p['whmcs_id'], $p['code'], $p['domain'], $p['first_seen'], $p['last_seen'], $p['runs_seen']]);
-            }
-            $this->pdo->prepare('DELETE FROM opsync_state WHERE name = ?')->execute([self::STILL_OPEN_MAILED_AT]);
-            if ($after['still_open_mailed_at'] !== null) {
-                $this->pdo->prepare('INSERT INTO opsync_state (name, value) VALUES (?, ?)')
-                    ->execute([self::STILL_OPEN_MAILED_AT, $after['still_open_mailed_at']]);
-            }
-            $this->pdo->commit();
-        } catch (\Throwable $e) {
-            $this->pdo->rollBack();
-            throw $e;
-        }
-    }
-
-    /** WHMCS's System URL (General Settings), when set. */
-    public function systemUrl(): ?string
-    {
-        $url = $this->pdo->query("SELECT value FROM tblconfiguration WHERE setting = 'SystemURL'")->fetchColumn();
-        return \is_string($url) && trim($url) !== '' ? trim($url) : null;
-    }
-
-    /** Creates the run history, or adds the columns a table from an earlier release lacks. */
-    private function ensureRunsTable(): void
-    {
-        $this->pdo->exec(self::CREATE_RUNS);
-        $present = $this->pdo->query('SHOW COLUMNS FROM opsync_runs')->fetchAll(PDO::FETCH_COLUMN);
-        foreach (self::RUNS_ADDED_COLUMNS as $column => $kind) {
-            if (!\in_array($column, $present, true)) {
-                $this->pdo->exec("ALTER TABLE opsync_runs ADD COLUMN $column $kind");
-            }
-        }
-    }
-
-    /**
      * The opsync addon's stored settings (`tbladdonmodules`).
      *
      * @return array<string, string>
@@ -335,6 +324,18 @@ final class Store
             $settings[(string) $setting] = (string) $value;
         }
         return $settings;
+    }
+
+    /** Creates the run history, or adds the columns a table from an earlier release lacks. */
+    private function ensureRunsTable(): void
+    {
+        $this->pdo->exec(self::CREATE_RUNS);
+        $present = $this->pdo->query('SHOW COLUMNS FROM opsync_runs')->fetchAll(PDO::FETCH_COLUMN);
+        foreach (self::RUNS_ADDED_COLUMNS as $column => $kind) {
+            if (!\in_array($column, $present, true)) {
+                $this->pdo->exec("ALTER TABLE opsync_runs ADD COLUMN $column $kind");
+            }
+        }
     }
 
     /**
@@ -364,33 +365,26 @@ final class Store
     }
 
     /**
+     * The rows `$sql` selects, every column as text or null, as JSON: row by row, so a
+     * read never holds more than its page as PHP values.
+     *
      * @param list<array{0: mixed, 1: int}> $params
-     * @return list<array{userid: int, row: array<string, int|string|null>}>
      */
-    private function select(string $sql, array $params): array
+    private function rowsJson(string $sql, array $params): string
     {
         $statement = $this->pdo->prepare($sql);
         foreach ($params as $i => [$value, $type]) {
             $statement->bindValue($i + 1, $value, $type);
         }
         $statement->execute();
-        $rows = [];
-        foreach ($statement->fetchAll(PDO::FETCH_NUM) as $values) {
-            $userid = (int) array_shift($values);
-            $row = [];
-            foreach (self::COLUMNS as $i => $column) {
-                $value = $values[$i];
-                $row[$column] = $value === null ? null : (string) $value;
-            }
-            $id = (string) $row['id'];
-            if (!ctype_digit($id) || (int) $id < 1) {
-                throw new StoreError("tbldomains has a row whose id \"$id\" is not a number");
-            }
-            $row['id'] = (int) $id;
-            $row['domain'] ??= '';
-            $rows[] = ['userid' => $userid, 'row' => $row];
+        $json = '[';
+        $first = true;
+        while (($row = $statement->fetch(PDO::FETCH_NUM)) !== false) {
+            $text = array_map(static fn ($v): ?string => $v === null ? null : (string) $v, $row);
+            $json .= ($first ? '' : ',') . json_encode($text, JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+            $first = false;
         }
-        return $rows;
+        return $json . ']';
     }
 
     /** `userid` and the engine's columns of `tbldomains d`, each read as text. */

@@ -117,7 +117,7 @@ final class AddonTest extends TestCase
         self::assertStringContainsString('Sync done', $sync);
         self::assertStringContainsString('The report was mailed to the admins with System emails.', $sync);
         self::assertSame('Active|2027-11-27|2027-11-17|2027-11-17', $this->world->row(104));
-        self::assertSame(['dry-run', 'sync'], array_column($this->world->runs(), 'mode'));
+        self::assertSame(['sync'], array_column($this->world->runs(), 'mode'), 'a plan records nothing');
     }
 
     public function testTheCronHookRunsOnlyWhenAskedAndAtMostOncePerInterval(): void

@@ -4,11 +4,16 @@ declare(strict_types=1);
 
 namespace Opsync\Tests\Whmcs;
 
+use Opsync\Engine;
+use Opsync\InvalidRequest;
 use Opsync\Whmcs\Settings;
-use Opsync\Whmcs\SettingsError;
 use PHPUnit\Framework\TestCase;
 
-/** Where each setting comes from: the addon > the module's advanced configuration > defaults. */
+/**
+ * Where each setting comes from: the addon > the module's advanced configuration >
+ * defaults. The drop-in hands the places over raw (`Settings::raw`); the reading is the
+ * engine's (`engine/src/run/settings.rs`), the one the native runner gets.
+ */
 final class SettingsTest extends TestCase
 {
     private const REGISTRAR = ['Username' => 'reseller', 'Password' => 's&#101;cret', 'test_mode' => ''];
@@ -19,9 +24,36 @@ final class SettingsTest extends TestCase
         return require __DIR__ . '/../standin' . Settings::ADVANCED_FILE;
     }
 
+    /**
+     * The engine's reading of the raw settings.
+     *
+     * @param array<string, string> $addon
+     * @param ?array<string, mixed> $advanced
+     * @param array<string, mixed> $registrar
+     * @param array<string, string> $env
+     * @return array<string, mixed>
+     */
+    private static function read(array $addon, ?array $advanced, array $registrar, array $env = []): array
+    {
+        $raw = Settings::raw($addon, $advanced, $registrar, 'admin', $env);
+        $engine = new Engine(null, null, Engine::MODE_FFI);
+        return json_decode($engine->settings((string) json_encode(['settings' => $raw])), true, 512, JSON_THROW_ON_ERROR);
+    }
+
+    /** @param array<string, mixed> $read */
+    private static function source(array $read, string $key): string
+    {
+        foreach ($read['shown'] as $shown) {
+            if ($shown['key'] === $key) {
+                return $shown['source'];
+            }
+        }
+        self::fail("no setting $key");
+    }
+
     public function testAnOperatorsExistingModuleSettingsCarryOver(): void
     {
-        $s = Settings::resolve([], self::shipped(), self::REGISTRAR, []);
+        $s = self::read([], self::shipped(), self::REGISTRAR);
         self::assertSame([
             'sync_status' => true,
             'sync_expiry_date' => true,
@@ -31,24 +63,25 @@ final class SettingsTest extends TestCase
             'due_date_max_shift_days' => 100,
             'sync_auto_renew' => true,
             'sync_whois_privacy' => true,
+            'protected_statuses' => ['Fraud', 'Cancelled'],
             'mass_change_limit' => ['percent' => 10, 'min_rows' => 25],
-        ], $s->policy);
-        self::assertSame(200, $s->batchSize);
-        self::assertSame(2, $s->cronIntervalHours);
-        self::assertFalse($s->sendEmpty);
-        self::assertFalse($s->runFromCron, 'off by default');
-        self::assertSame('https://api.openprovider.eu/v1beta', $s->baseUrl);
-        self::assertSame('secret', $s->password, 'HTML entities in stored values are decoded');
-        self::assertSame('Openprovider module (nextDueDateOffset)', $s->sources['due_date_offset_days']);
+        ], $s['policy']);
+        self::assertSame(200, $s['batch']);
+        self::assertSame(2, $s['cron_interval_hours']);
+        self::assertFalse($s['send_empty']);
+        self::assertFalse($s['run_from_cron'], 'off by default');
+        self::assertSame('https://api.openprovider.eu/v1beta', $s['api_url']);
+        self::assertSame('secret', Settings::raw([], null, self::REGISTRAR, 'admin', [])['api']['password'], 'HTML entities in stored values are decoded');
+        self::assertSame('Openprovider module (nextDueDateOffset)', self::source($s, 'due_date_offset_days'));
     }
 
-    public function testZeroAndFalseInTheModulesFileCountThough()
+    public function testZeroAndFalseInTheModulesFileCountThough(): void
     {
-        $s = Settings::resolve([], ['nextDueDateOffset' => 0, 'syncAutoRenewSetting' => false, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::shipped(), self::REGISTRAR, []);
-        self::assertSame(0, $s->policy['due_date_offset_days']);
-        self::assertFalse($s->policy['sync_auto_renew']);
-        self::assertSame('expiration_date', $s->policy['expiry_source']);
-        self::assertNull($s->batchSize, '0 domains per run: all of them');
+        $s = self::read([], ['nextDueDateOffset' => 0, 'syncAutoRenewSetting' => false, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::shipped(), self::REGISTRAR);
+        self::assertSame(0, $s['policy']['due_date_offset_days']);
+        self::assertFalse($s['policy']['sync_auto_renew']);
+        self::assertSame('expiration_date', $s['policy']['expiry_source']);
+        self::assertNull($s['batch'], '0 domains per run: all of them');
     }
 
     public function testTheAddonWinsAndItsEmptyValuesFollowTheModule(): void
@@ -64,51 +97,50 @@ final class SettingsTest extends TestCase
             'run_from_cron' => 'on',
             'cron_interval_hours' => '',
         ];
-        $s = Settings::resolve($addon, self::shipped(), self::REGISTRAR, []);
-        self::assertSame(3, $s->policy['due_date_offset_days']);
-        self::assertTrue($s->policy['sync_auto_renew'], 'empty: as the module');
-        self::assertFalse($s->policy['sync_whois_privacy']);
-        self::assertNull($s->policy['due_date_max_shift_days']);
-        self::assertSame(['Fraud', 'Cancelled', 'Transferred Away'], $s->policy['protected_statuses']);
-        self::assertSame('expiration_date', $s->policy['expiry_source']);
-        self::assertNull($s->batchSize);
-        self::assertTrue($s->runFromCron);
-        self::assertSame(2, $s->cronIntervalHours);
-        self::assertSame('opsync addon', $s->sources['due_date_offset_days']);
+        $s = self::read($addon, self::shipped(), self::REGISTRAR);
+        self::assertSame(3, $s['policy']['due_date_offset_days']);
+        self::assertTrue($s['policy']['sync_auto_renew'], 'empty: as the module');
+        self::assertFalse($s['policy']['sync_whois_privacy']);
+        self::assertNull($s['policy']['due_date_max_shift_days']);
+        self::assertSame(['Fraud', 'Cancelled', 'Transferred Away'], $s['policy']['protected_statuses']);
+        self::assertSame('expiration_date', $s['policy']['expiry_source']);
+        self::assertNull($s['batch']);
+        self::assertTrue($s['run_from_cron']);
+        self::assertSame(2, $s['cron_interval_hours']);
+        self::assertSame('opsync addon', self::source($s, 'due_date_offset_days'));
     }
 
     public function testWithoutAnyConfigurationThePolicyIsTheContractsDefaultWithTheBrakeOn(): void
     {
-        $s = Settings::resolve([], [], self::REGISTRAR, []);
-        self::assertSame(['mass_change_limit' => ['percent' => 10, 'min_rows' => 25]], $s->policy);
-        self::assertSame('{"mass_change_limit":{"percent":10,"min_rows":25}}', $s->policyJson());
-        self::assertSame('{"mass_change_limit":null}', $s->policyJson(allowMassChange: true), 'released for one run');
-        self::assertSame('default', $s->sources['mass_change_limit']);
-        self::assertNull($s->batchSize);
-        self::assertSame(1, $s->cronIntervalHours);
+        $s = self::read([], [], self::REGISTRAR);
+        self::assertSame(['percent' => 10, 'min_rows' => 25], $s['policy']['mass_change_limit']);
+        self::assertSame('default', self::source($s, 'mass_change_percent'));
+        self::assertNull($s['batch']);
+        self::assertSame(1, $s['cron_interval_hours']);
+        self::assertStringStartsWith('Mass-change brake: on.', $s['brake']);
     }
 
     public function testTheBrakeMovesWithTheAddonsSettingsAndOneHundredPercentSwitchesItOff(): void
     {
-        $s = Settings::resolve(['mass_change_percent' => '5', 'mass_change_min_rows' => '100'], [], self::REGISTRAR, []);
-        self::assertSame(['percent' => 5, 'min_rows' => 100], $s->policy['mass_change_limit']);
-        self::assertSame('opsync addon', $s->sources['mass_change_limit']);
-        $s = Settings::resolve(['mass_change_percent' => '100'], [], self::REGISTRAR, []);
-        self::assertNull($s->policy['mass_change_limit']);
+        $s = self::read(['mass_change_percent' => '5', 'mass_change_min_rows' => '100'], [], self::REGISTRAR);
+        self::assertSame(['percent' => 5, 'min_rows' => 100], $s['policy']['mass_change_limit']);
+        self::assertSame('opsync addon', self::source($s, 'mass_change_percent'));
+        $s = self::read(['mass_change_percent' => '100'], [], self::REGISTRAR);
+        self::assertNull($s['policy']['mass_change_limit']);
         try {
-            Settings::resolve(['mass_change_percent' => '120'], [], self::REGISTRAR, []);
+            self::read(['mass_change_percent' => '120'], [], self::REGISTRAR);
             self::fail('120% was taken');
-        } catch (SettingsError $e) {
+        } catch (InvalidRequest $e) {
             self::assertStringContainsString('mass_change_percent must be from 0 to 100', $e->getMessage());
         }
     }
 
     public function testTestModeUsesTheModulesTestAddressAndTheEnvironmentOverridesBoth(): void
     {
-        $s = Settings::resolve([], self::shipped(), ['test_mode' => 'on'] + self::REGISTRAR, []);
-        self::assertSame('https://api.cte.openprovider.eu/v1beta', $s->baseUrl);
-        $s = Settings::resolve([], self::shipped(), self::REGISTRAR, ['OPSYNC_OP_BASE_URL' => 'http://127.0.0.1:4711/v1beta']);
-        self::assertSame('http://127.0.0.1:4711/v1beta', $s->baseUrl);
+        $s = self::read([], ['restapi_url_sandbox' => 'https://api.cte.openprovider.eu'] + self::shipped(), ['test_mode' => 'on'] + self::REGISTRAR);
+        self::assertSame('https://api.cte.openprovider.eu/v1beta', $s['api_url']);
+        $s = self::read([], self::shipped(), self::REGISTRAR, ['OPSYNC_OP_BASE_URL' => 'http://127.0.0.1:4711/v1beta']);
+        self::assertSame('http://127.0.0.1:4711/v1beta', $s['api_url']);
     }
 
     /** @return iterable<string, array{array<string, mixed>, array<string, string>, array<string, mixed>, string}> */
@@ -116,14 +148,12 @@ final class SettingsTest extends TestCase
     {
         yield 'a word for a flag' => [['syncDomainStatus' => 'maybe'], [], self::REGISTRAR,
             'advanced-module-configurations.php: syncDomainStatus must be on or off, not "maybe"'];
-        yield 'a negative offset' => [['nextDueDateOffset' => -3], [], self::REGISTRAR,
-            'advanced-module-configurations.php: nextDueDateOffset must be a whole number from 0 up, not -3'];
         yield 'a word for a number in the addon' => [[], ['batch_size' => 'lots'], self::REGISTRAR,
             "the opsync addon's setting batch_size must be a whole number from 0 up, not \"lots\""];
         yield 'no credentials' => [[], [], ['Username' => '', 'Password' => ''],
             'the Openprovider registrar module has no Username or Password: set them under Setup > Products/Services > Domain Registrars > Openprovider'];
-        yield 'plain http to the world' => [['restapi_url_sandbox' => 'http://api.sandbox.openprovider.nl:8480'], [], ['test_mode' => 'on'] + self::REGISTRAR,
-            'the Openprovider API address http://api.sandbox.openprovider.nl:8480/v1beta (Openprovider module (restapi_url_sandbox, test mode)) must use https (plain http only to 127.0.0.1, for tests)'];
+        yield 'plain http to the world' => [['api_url' => 'http://api.openprovider.eu'], [], self::REGISTRAR,
+            'openprovider.base_url http://api.openprovider.eu must use https'];
     }
 
     /**
@@ -134,9 +164,9 @@ final class SettingsTest extends TestCase
      */
     public function testABadSettingIsAnErrorNamingIt(array $advanced, array $addon, array $registrar, string $message): void
     {
-        $this->expectException(SettingsError::class);
+        $this->expectException(InvalidRequest::class);
         $this->expectExceptionMessage($message);
-        Settings::resolve($addon, $advanced, $registrar, []);
+        self::read($addon, $advanced, $registrar);
     }
 
     public function testTheModulesOffsetOfZeroAndTheAddonsSettingsReachTheRun(): void
