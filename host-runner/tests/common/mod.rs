@@ -1,6 +1,8 @@
-//! What the fault and hostile-input suites share: a world (a WHMCS database of its own on
-//! MariaDB, the Openprovider sandbox, the SMTP sink, an `opsync.toml`) that runs the real
-//! `opsync` binary, and the end state a run leaves in it.
+//! What the end-to-end suites share: a world (a WHMCS database of its own on MariaDB, the
+//! Openprovider sandbox, the SMTP sink) that runs a real host, and the end state a run
+//! leaves in it. A world runs either host: the `opsync` binary with an `opsync.toml`
+//! ([`Host::Native`]), or the PHP drop-in in a stand-in WHMCS root installed by the real
+//! installer, the module's `DomainSync.php` run as cron would ([`Host::DropIn`]).
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -58,12 +60,28 @@ pub fn drifted(n: u64, filler: u64) -> (Vec<String>, Vec<Value>) {
     (rows, domains)
 }
 
+/// Which host a world runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// `opsync`, with the world's `opsync.toml`.
+    Native,
+    /// The PHP drop-in in a stand-in WHMCS root (`php-bridge/tests/standin`), its
+    /// settings in the addon's table, mail through the stand-in's `SendAdminEmail`.
+    DropIn,
+}
+
 pub struct World {
     pub db: TestDb,
     pub sandbox: Sandbox,
     pub sink: SmtpSink,
     pub dir: PathBuf,
     pub name: String,
+    pub host: Host,
+}
+
+/// The repository's root.
+pub fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// What a run leaves behind.
@@ -81,6 +99,22 @@ impl World {
     /// A world on MariaDB; `extra` goes into the configuration (sections, e.g.
     /// `[safety]`; a last line of `key = value` lands in `[openprovider]`).
     pub async fn new(name: &str, rows: &[String], domains: Vec<Value>, extra: &str) -> World {
+        World::on(Host::Native, name, rows, domains, extra).await
+    }
+
+    /// A world on MariaDB that runs `host`.
+    pub async fn on(
+        host: Host,
+        name: &str,
+        rows: &[String],
+        domains: Vec<Value>,
+        extra: &str,
+    ) -> World {
+        let name = match host {
+            Host::Native => name.to_string(),
+            Host::DropIn => format!("php-{name}"),
+        };
+        let name = name.as_str();
         let db = TestDb::mariadb(
             &name.replace('-', "_"),
             &rows.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -96,9 +130,119 @@ impl World {
             sink,
             dir,
             name: name.to_string(),
+            host,
         };
+        if host == Host::DropIn {
+            world.install_drop_in();
+        }
         world.configure(extra);
         world
+    }
+
+    /// The stand-in WHMCS root of a drop-in world.
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("whmcs")
+    }
+
+    /// A stand-in WHMCS root with the drop-in installed by the real installer, WHMCS's
+    /// database this world's, the registrar module's credentials the sandbox's, and the
+    /// module's advanced configuration empty (opsync's defaults, as natively).
+    fn install_drop_in(&self) {
+        let root = self.root();
+        copy_tree(&repository().join("php-bridge/tests/standin"), &root);
+        let lib = std::env::var_os("OPSYNC_PHP_LIB")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                std::env::var_os("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| repository().join("target"))
+                    .join("debug/libopsync_php.so")
+            });
+        assert!(
+            lib.is_file(),
+            "{} is missing: the drop-in's tests need the FFI library (make build builds it)",
+            lib.display()
+        );
+        let out = std::process::Command::new("php")
+            .arg(repository().join("php-bridge/bin/opsync-whmcs-install.php"))
+            .arg(&root)
+            .arg("--lib")
+            .arg(&lib)
+            .output()
+            .expect("php runs the installer");
+        assert!(
+            out.status.success(),
+            "the installer: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(
+            root.join(
+                "modules/registrars/openprovider/configuration/advanced-module-configurations.php",
+            ),
+            "<?php\n\nreturn [];\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("standin-registrar.json"),
+            serde_json::json!({"openprovider": {
+                "Username": self.sandbox.username(),
+                "Password": self.sandbox.password(),
+                "test_mode": "",
+            }})
+            .to_string(),
+        )
+        .unwrap();
+        self.set_database(&self.db.url);
+    }
+
+    /// Points the host at the database `url` (`mysql://root@host:port/name`).
+    pub fn set_database(&self, url: &str) {
+        match self.host {
+            Host::Native => {
+                let config = std::fs::read_to_string(self.config_path()).unwrap_or_default();
+                if !config.is_empty() {
+                    std::fs::write(self.config_path(), config.replace(&self.db.url, url)).unwrap();
+                }
+            }
+            Host::DropIn => {
+                let parsed = url::Url::parse(url).unwrap();
+                std::fs::write(
+                    self.root().join("configuration.php"),
+                    format!(
+                        "<?php\n$db_host = '{}';\n$db_port = '{}';\n$db_username = '{}';\n\
+                         $db_password = '';\n$db_name = '{}';\n",
+                        parsed.host_str().unwrap_or("127.0.0.1"),
+                        parsed.port().unwrap_or(3306),
+                        parsed.username(),
+                        parsed.path().trim_start_matches('/'),
+                    ),
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    /// The report mail is refused: the SMTP server (natively) or WHMCS's SendAdminEmail
+    /// (the drop-in) says no.
+    pub fn refuse_mail(&self, port: u16) {
+        match self.host {
+            Host::Native => {
+                let config = std::fs::read_to_string(self.config_path()).unwrap();
+                std::fs::write(
+                    self.config_path(),
+                    config.replace(
+                        &format!("smtp_port = {}", self.sink.port()),
+                        &format!("smtp_port = {port}"),
+                    ),
+                )
+                .unwrap();
+            }
+            Host::DropIn => std::fs::write(
+                self.root().join("standin-mail-refused"),
+                "Email Sending Failed: the mail server refused the message",
+            )
+            .unwrap(),
+        }
     }
 
     /// (Re)writes `opsync.toml`: the world's database, sink and sandbox, and `extra`
@@ -108,6 +252,9 @@ impl World {
     }
 
     pub fn configure_with(&self, extra: &str, op: &str) {
+        if self.host == Host::DropIn {
+            return self.configure_addon(extra, op);
+        }
         let config = format!(
             "[whmcs]\ndatabase_url = {:?}\n\
              [mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"none\"\n\
@@ -128,8 +275,81 @@ impl World {
         self.dir.join("opsync.toml")
     }
 
-    /// `opsync ARGS --config <the world's>`, ready to run or spawn.
+    /// The drop-in's settings: `extra` (opsync.toml sections) and `op` (`[openprovider]`
+    /// keys) as the addon's settings, by the name each has there; a 2-second timeout, as
+    /// the native world's.
+    fn configure_addon(&self, extra: &str, op: &str) {
+        let table: toml::Table = toml::from_str(&format!(
+            "{extra}\n[openprovider]\ntimeout_seconds = 2\n{op}\n"
+        ))
+        .unwrap();
+        let mut settings = Vec::new();
+        for (section, keys) in &table {
+            for (key, value) in keys.as_table().into_iter().flatten() {
+                let name = match (section.as_str(), key.as_str()) {
+                    ("mail", "send_empty_reports") => "send_empty".to_string(),
+                    ("report", "whmcs_admin_url") => "admin_url".to_string(),
+                    _ => key.clone(),
+                };
+                let text = match value {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => other.to_string(),
+                };
+                settings.push((name, text));
+            }
+        }
+        let url = self.db.url.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let mut conn = AnyConnection::connect(&url).await.unwrap();
+                sqlx::query("DELETE FROM tbladdonmodules WHERE module = 'opsync'")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                for (name, value) in settings {
+                    sqlx::query(
+                        "INSERT INTO tbladdonmodules (module, setting, value) VALUES ('opsync', ?, ?)",
+                    )
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// The world's host, run as cron would with `args` (`opsync` arguments; for the
+    /// drop-in, `sync` is its default and the rest are passed on), ready to run or spawn.
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        if self.host == Host::DropIn {
+            let mut command = tokio::process::Command::new("php");
+            command
+                .arg(
+                    self.root()
+                        .join("modules/registrars/openprovider/cron/DomainSync.php"),
+                )
+                .args(args.iter().filter(|a| **a != "sync"))
+                .env("OPSYNC_OP_BASE_URL", self.sandbox.base_url())
+                .env("OPSYNC_TOKEN_CACHE", self.dir.join("token.json"))
+                .env(
+                    "OPSYNC_CACHE_DIR",
+                    std::env::temp_dir().join("opsync-test-cache"),
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true);
+            return command;
+        }
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsync"));
         command
             .args(args)
@@ -203,7 +423,18 @@ impl World {
 
 /// The end state an undisturbed run reaches from the same start.
 pub async fn undisturbed(name: &str, rows: &[String], domains: &[Value], extra: &str) -> EndState {
-    let world = World::new(&format!("{name}-calm"), rows, domains.to_vec(), extra).await;
+    undisturbed_on(Host::Native, name, rows, domains, extra).await
+}
+
+/// The end state an undisturbed run of `host` reaches from the same start.
+pub async fn undisturbed_on(
+    host: Host,
+    name: &str,
+    rows: &[String],
+    domains: &[Value],
+    extra: &str,
+) -> EndState {
+    let world = World::on(host, &format!("{name}-calm"), rows, domains.to_vec(), extra).await;
     let out = world.opsync(&["sync"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let end = world.end_state().await;
@@ -276,6 +507,19 @@ pub fn assert_same(now: &EndState, expected: &EndState, what: &str) {
         now.activity.len(),
         expected.activity.len()
     );
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 /// A port on 127.0.0.1 nobody listens on: a connection to it is refused.

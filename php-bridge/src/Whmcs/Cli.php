@@ -87,8 +87,13 @@ final class Cli
         } : null;
 
         try {
+            $pdo = $host->pdo();
+        } catch (\PDOException $e) {
+            return self::fail($err, 'cannot open the WHMCS database: ' . $e->getMessage(), self::EXIT_NOT_COMPLETED);
+        }
+        try {
             $engine = new Engine();
-            $store = new Store($host->pdo(), $host);
+            $store = new Store($pdo, $host);
             $settings = Settings::read($host, $store, $engine, getenv());
             $runner = new Runner($host, $engine, $settings, $say);
             $outcome = new RunOutcome($runner->run($runner->start($mode, $options)));

@@ -127,7 +127,11 @@ final class Runner
                 curl_multi_remove_handle($multi, $c['handle']);
             }
             curl_multi_close($multi);
-            $store->unlock();
+            try {
+                $store->unlock();
+            } catch (\PDOException) {
+                // The connection is gone, and the lock with it: the outcome says why.
+            }
             if ($this->trace !== null) {
                 fclose($this->trace);
                 $this->trace = null;
@@ -322,8 +326,10 @@ final class Runner
                 default:
                     return [['error' => "this host does not carry out {$r['kind']}"], ''];
             }
-        } catch (\PDOException | StoreError $e) {
-            return [['error' => 'the WHMCS database answered with an error: ' . str_replace(["\r", "\n"], ' ', $e->getMessage())], ''];
+        } catch (\PDOException $e) {
+            return [['error' => Store::describe($e)], ''];
+        } catch (StoreError $e) {
+            return [['error' => $e->getMessage()], ''];
         }
     }
 

@@ -76,9 +76,28 @@ final class Store
     public function unlock(): void
     {
         if ($this->locked) {
-            $this->pdo->query("SELECT RELEASE_LOCK(CONCAT('opsync_sync:', DATABASE()))")->fetchColumn();
             $this->locked = false;
+            $this->pdo->query("SELECT RELEASE_LOCK(CONCAT('opsync_sync:', DATABASE()))")->fetchColumn();
         }
+    }
+
+    /** MySQL's client codes for a connection that went away mid-run (and MariaDB's "killed"). */
+    private const CONNECTION_LOST = [1927, 2006, 2013];
+
+    /**
+     * A database error in the words the native host uses: a lost connection says that the
+     * next run carries on (each row is written in one transaction), any other error is
+     * the database's answer.
+     */
+    public static function describe(\PDOException $e): string
+    {
+        $message = str_replace(["\r", "\n"], ' ', $e->getMessage());
+        $code = (int) ($e->errorInfo[1] ?? 0);
+        if (\in_array($code, self::CONNECTION_LOST, true) || preg_match('/\[(2006|2013)\]|server has gone away|Lost connection/i', $message) === 1) {
+            return "lost the connection to the WHMCS database ($message); every row is written whole or not at all, "
+                . 'so the next run carries on where this one stopped';
+        }
+        return "the WHMCS database answered with an error: $message";
     }
 
     /** Openprovider's rows by id, after the row whose id reads `$after`, at most `$limit`: their JSON. */

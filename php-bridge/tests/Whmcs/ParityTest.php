@@ -39,14 +39,16 @@ final class ParityTest extends TestCase
             [$status, $out, $err] = $php->install();
             self::assertSame(0, $status, $out . $err);
             $config = $native->nativeConfig(self::POLICY);
+            $phpTrace = ['OPSYNC_TRACE' => "{$php->root}/trace.jsonl"];
+            $nativeTrace = ['OPSYNC_TRACE' => "{$native->root}/trace.jsonl"];
             $release = [];
             if ($held) {
                 // Both hosts' default brake holds the run the same way: nothing written,
                 // the same report.
                 $before = $php->allRows();
-                [$status, , $err] = $php->domainSync();
+                [$status, , $err] = $php->domainSync([], $phpTrace);
                 self::assertSame(8, $status, $err);
-                [$status, , $err] = $native->native(['sync', '--config', $config]);
+                [$status, , $err] = $native->native(['sync', '--config', $config], $nativeTrace);
                 self::assertSame(8, $status, $err);
                 self::assertSame($before, $php->allRows(), 'a held run writes nothing');
                 self::assertSame($before, $native->allRows(), 'a held run writes nothing');
@@ -61,10 +63,15 @@ final class ParityTest extends TestCase
                 }
                 $release = ['--allow-mass-change'];
             }
-            [$status, , $err] = $php->domainSync($release);
+            [$status, , $err] = $php->domainSync($release, $phpTrace);
             self::assertSame(0, $status, $err);
-            [$status, , $err] = $native->native(array_merge(['sync', '--config', $config], $release));
+            [$status, , $err] = $native->native(array_merge(['sync', '--config', $config], $release), $nativeTrace);
             self::assertSame(0, $status, $err);
+
+            // Parity by trace: both hosts asked for the same requests, request for request.
+            $nativeRequests = World::requests($nativeTrace['OPSYNC_TRACE']);
+            self::assertNotSame([], $nativeRequests, 'the native runs were traced');
+            self::assertSame($nativeRequests, World::requests($phpTrace['OPSYNC_TRACE']), 'the requests of both hosts');
 
             self::assertSame($native->allRows(), $php->allRows(), 'tbldomains');
             // The same lines; their order may differ: the native host logs each

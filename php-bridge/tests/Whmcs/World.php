@@ -166,12 +166,13 @@ final class World
     /**
      * Runs the native `opsync` command.
      *
+     * @param array<string, string> $env added to what every child inherits
      * @param list<string> $args
      * @return array{0: int, 1: string, 2: string}
      */
-    public function native(array $args): array
+    public function native(array $args, array $env = []): array
     {
-        return self::run(array_merge([(string) getenv('OPSYNC_BIN')], $args), self::inherited());
+        return self::run(array_merge([(string) getenv('OPSYNC_BIN')], $args), $env + self::inherited());
     }
 
     /** @param list<string> $args */
@@ -206,6 +207,60 @@ final class World
         return $this->texts('SELECT CONCAT_WS(\'|\', id, domain, status, IFNULL(CAST(expirydate AS CHAR), \'NULL\'), '
             . 'CAST(nextduedate AS CHAR), CAST(nextinvoicedate AS CHAR), donotrenew, idprotection, reminders) '
             . 'FROM tbldomains ORDER BY id');
+    }
+
+    /**
+     * The requests a host's runs asked for (`OPSYNC_TRACE`), each as JSON without what two
+     * runs of the same work rightly differ in: ids, times, the sandbox's address, the
+     * session, the host's name and what the reports say of their run time; sorted, since
+     * answers come back in any order and the next requests follow them.
+     *
+     * @return list<string>
+     */
+    public static function requests(string $trace): array
+    {
+        $undated = static fn (string $t): string => (string) preg_replace('/\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?/', '<time>', $t);
+        $out = [];
+        foreach (array_filter(explode("\n", (string) @file_get_contents($trace))) as $line) {
+            $r = json_decode($line, true, 512, JSON_THROW_ON_ERROR)['request'] ?? null;
+            if ($r === null || $r['kind'] === 'log') {
+                continue;
+            }
+            unset($r['id'], $r['date'], $r['bearer'], $r['secrets']);
+            switch ($r['kind']) {
+                case 'http':
+                    $r['url'] = (string) preg_replace('#\Ahttps?://[^/]+#', '', $r['url']);
+                    break;
+                case 'record_run':
+                    $r = ['kind' => 'record_run', 'subject' => $undated($r['subject'])]
+                        + array_intersect_key($r, array_flip(['mode', 'rows_checked', 'changed_rows', 'whmcs_updates',
+                            'openprovider_updates', 'errors', 'warnings', 'failures', 'exit_status']));
+                    break;
+                case 'send_report':
+                    $r = ['kind' => 'send_report', 'subject' => $undated($r['subject'])];
+                    break;
+                case 'store_memory':
+                    $r['open_problems'] = array_map(static fn (array $p): array => array_diff_key($p, ['first_seen' => 1, 'last_seen' => 1]), $r['open_problems']);
+                    $r['still_open_mailed_at'] = $r['still_open_mailed_at'] === null ? null : '<time>';
+                    break;
+            }
+            $out[] = json_encode(self::sorted($r), JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+        }
+        sort($out);
+        return $out;
+    }
+
+    /** A value with every object's keys in order (the two traces write them differently). */
+    private static function sorted(mixed $value): mixed
+    {
+        if (!\is_array($value)) {
+            return $value;
+        }
+        $value = array_map(self::sorted(...), $value);
+        if (!array_is_list($value)) {
+            ksort($value);
+        }
+        return $value;
     }
 
     /** @return list<string> the activity log's descriptions, oldest first */

@@ -11,7 +11,8 @@
  * - `logModuleCall(...)`: a `tblmodulelog` row, with every `$replaceVars` string masked,
  *   only while `tblconfiguration.ModuleDebugMode` is `on` (WHMCS's Module Log);
  * - `localAPI('SendAdminEmail', ...)`: recorded as one JSON line in ROOTDIR/standin-mail.jsonl
- *   (WHMCS would mail the admins of the given `type`);
+ *   (WHMCS would mail the admins of the given `type`); while ROOTDIR/standin-mail-refused
+ *   exists, answered with an error holding its text, as WHMCS answers when its mail fails;
  * - `add_hook(...)`: registered; `standin_run_hook($name, $vars)` (not WHMCS's) runs them.
  */
 
@@ -83,6 +84,10 @@ namespace {
     {
         if ($command !== 'SendAdminEmail') {
             return ['result' => 'error', 'message' => "the stand-in knows only SendAdminEmail, not $command"];
+        }
+        $refused = ROOTDIR . '/standin-mail-refused';
+        if (is_file($refused)) {
+            return ['result' => 'error', 'message' => (string) file_get_contents($refused)];
         }
         $record = ['command' => $command, 'values' => $values];
         file_put_contents(ROOTDIR . '/standin-mail.jsonl', json_encode($record, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE) . "\n", FILE_APPEND);
