@@ -116,7 +116,7 @@ enum Command {
     /// Openprovider leads status, expiry and due date; WHMCS leads auto-renew and ID
     /// protection. Mails the report to the admins with System emails when anything
     /// changed or failed. A run that would change more rows than the mass-change brake
-    /// allows ([safety] in opsync.toml: more than 10% and more than 25 rows by default)
+    /// allows ([safety] in opsync.toml; `opsync check` shows the limits in effect)
     /// writes nothing and reports what it would have changed; `--allow-mass-change`
     /// releases one run. Exit status: 0 the run completed (per-domain problems are in the
     /// report), 4 another run holds the lock, 5 the run could not complete, 8 the brake

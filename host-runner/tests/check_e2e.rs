@@ -1,18 +1,16 @@
 //! `opsync check` end to end: the real binary against MariaDB, the Openprovider sandbox and
-//! the SMTP sink, healthy and with each thing an operator gets wrong.
+//! the SMTP sink (the suites' shared world, `common`), healthy and with each thing an
+//! operator gets wrong.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Output;
 
-use opsync_testkit::sandbox::{generated_domains, Faults, Sandbox, Seed};
-use opsync_testkit::smtp_sink::SmtpSink;
+use common::{text, World, ADMIN, INSERT};
+use opsync_testkit::sandbox::{generated_domains, Faults, Seed};
 use opsync_testkit::whmcs_db::TestDb;
 use serde_json::{json, Value};
 use sqlx::{AnyConnection, Connection};
-
-const INSERT: &str = "INSERT INTO tbldomains (id, userid, domain, registrar, status, expirydate, \
-    nextduedate, nextinvoicedate, donotrenew, idprotection, reminders, subscriptionid, \
-    additionalnotes, paymentmethod) VALUES ";
 
 /// Five WHMCS rows: four of the sandbox's domains (two rows of one name) and one it
 /// does not hold; one admin who receives System emails.
@@ -26,50 +24,44 @@ fn rows() -> Vec<String> {
         row(3, "Domain-000003.net.", "0000-00-00"),
         row(4, "domain-000003.net", "2027-04-04"),
         row(5, "elsewhere.org", "2027-01-01"),
-        "INSERT INTO tbladminroles (id, name, widgets, reports, systememails) VALUES (1, 'Full', '', '', 1)".into(),
-        "INSERT INTO tbladmins (id, roleid, username, firstname, lastname, email, disabled) VALUES \
-         (1, 1, 'alice', 'Alice', 'Admin', 'alice@example.net', 0)"
-            .into(),
+        ADMIN[0].into(),
+        ADMIN[1].into(),
     ]
 }
 
-struct World {
-    db: TestDb,
-    sandbox: Sandbox,
-    sink: SmtpSink,
-    dir: PathBuf,
+/// A world of the shared kind, configured as an operator would for `opsync check`: the
+/// Openprovider password in the environment, a report recipient named.
+async fn world(name: &str) -> World {
+    let rows = rows();
+    let db = TestDb::mariadb(
+        &format!("check_{name}"),
+        &rows.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let world = World::with(
+        db,
+        Seed::new(generated_domains(6)),
+        &format!("check-{name}"),
+        "",
+    )
+    .await;
+    world.configure_check(
+        &world.db.url.clone(),
+        world.sink.port(),
+        world.sandbox.password(),
+    );
+    world
 }
 
-impl World {
-    async fn new(name: &str) -> World {
-        let rows = rows();
-        let db = TestDb::mariadb(
-            &format!("check_{name}"),
-            &rows.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-        .await;
-        let sandbox = Sandbox::start(Seed::new(generated_domains(6)), 0)
-            .await
-            .unwrap();
-        let sink = SmtpSink::start().await.unwrap();
-        let dir = std::env::temp_dir().join(format!("opsync-check-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let world = World {
-            db,
-            sandbox,
-            sink,
-            dir,
-        };
-        world.configure(
-            &world.db.url.clone(),
-            world.sink.port(),
-            world.sandbox.password(),
-        );
-        world
-    }
+trait Check {
+    fn configure_check(&self, database_url: &str, smtp_port: u16, password: &str);
+    async fn check(&self, args: &[&str]) -> Output;
+    async fn check_json(&self, args: &[&str]) -> (i32, Value);
+}
 
+impl Check for World {
     /// Writes the configuration; the Openprovider password comes from the environment.
-    fn configure(&self, database_url: &str, smtp_port: u16, password: &str) {
+    fn configure_check(&self, database_url: &str, smtp_port: u16, password: &str) {
         let config = format!(
             "[whmcs]\ndatabase_url = {database_url:?}\n\
              [openprovider]\nusername = {:?}\nbase_url = {:?}\n\
@@ -78,23 +70,16 @@ impl World {
             self.sandbox.username(),
             self.sandbox.base_url(),
         );
-        std::fs::write(self.dir.join("opsync.toml"), config).unwrap();
+        std::fs::write(self.config_path(), config).unwrap();
         std::fs::write(self.dir.join("password"), password).unwrap();
     }
 
     async fn check(&self, args: &[&str]) -> Output {
         let password = std::fs::read_to_string(self.dir.join("password")).unwrap();
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_opsync"))
-            .arg("check")
-            .args(args)
-            .arg("--config")
-            .arg(self.dir.join("opsync.toml"))
-            .env(
-                "OPSYNC_CACHE_DIR",
-                std::env::temp_dir().join("opsync-test-cache"),
-            )
+        let mut all = vec!["check"];
+        all.extend(args);
+        self.command(&all)
             .env("OPSYNC_OP_PASSWORD", password)
-            .env_remove("OPSYNC_DATABASE_URL")
             .env_remove("OPSYNC_OP_USERNAME")
             .env_remove("OPSYNC_OP_BASE_URL")
             .output()
@@ -115,19 +100,6 @@ impl World {
         );
         (out.status.code().unwrap_or(-1), value)
     }
-
-    async fn finish(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        self.db.finish().await;
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The check named `name`: `(ok, detail, fix)`.
@@ -158,7 +130,7 @@ fn failed(outcome: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_setup_passes_every_check_and_changes_nothing() {
-    let world = World::new("healthy").await;
+    let world = world("healthy").await;
     let (code, outcome) = world.check_json(&[]).await;
     assert_eq!((code, failed(&outcome)), (0, vec![]), "{outcome:#}");
     assert_eq!(outcome["passed"], json!(true));
@@ -256,8 +228,8 @@ async fn a_healthy_setup_passes_every_check_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_fails_the_login_check_and_says_what_to_do() {
-    let world = World::new("password").await;
-    world.configure(&world.db.url, world.sink.port(), "not-the-password");
+    let world = world("password").await;
+    world.configure_check(&world.db.url, world.sink.port(), "not-the-password");
     let out = world.check(&[]).await;
     let shown = text(&out);
     assert_eq!(out.status.code(), Some(7), "{shown}");
@@ -287,9 +259,9 @@ async fn a_wrong_password_fails_the_login_check_and_says_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_database_fails_the_database_check() {
-    let world = World::new("nodb").await;
+    let world = world("nodb").await;
     let gone = format!("{}_gone", world.db.url);
-    world.configure(&gone, world.sink.port(), world.sandbox.password());
+    world.configure_check(&gone, world.sink.port(), world.sandbox.password());
     let (code, outcome) = world.check_json(&[]).await;
     assert_eq!(code, 7);
     assert_eq!(failed(&outcome), ["whmcs database"], "{outcome:#}");
@@ -305,7 +277,7 @@ async fn no_database_fails_the_database_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_column_fails_the_schema_check_naming_it() {
-    let world = World::new("column").await;
+    let world = world("column").await;
     let mut conn = AnyConnection::connect(&world.db.url).await.unwrap();
     sqlx::query("ALTER TABLE tbldomains DROP COLUMN nextinvoicedate")
         .execute(&mut conn)
@@ -330,14 +302,14 @@ async fn a_missing_column_fails_the_schema_check_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_smtp_server_refusing_fails_the_mail_check() {
-    let world = World::new("smtp").await;
+    let world = world("smtp").await;
     // A port nobody listens on: connection refused.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    world.configure(&world.db.url, closed, world.sandbox.password());
+    world.configure_check(&world.db.url, closed, world.sandbox.password());
     let (code, outcome) = world.check_json(&["--send-test-mail"]).await;
     assert_eq!(code, 7);
     let (ok, detail, fix) = verdict(&outcome, "mail server");
@@ -357,7 +329,7 @@ async fn an_smtp_server_refusing_fails_the_mail_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_holding_the_lock_fails_the_lock_check() {
-    let world = World::new("lock").await;
+    let world = world("lock").await;
     let mut holder = AnyConnection::connect(&world.db.url).await.unwrap();
     let taken: String =
         sqlx::query_scalar("SELECT CAST(GET_LOCK(CONCAT('opsync_sync:', DATABASE()), 0) AS CHAR)")
@@ -386,7 +358,7 @@ async fn a_run_holding_the_lock_fails_the_lock_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_configuration_is_the_one_failed_check() {
-    let world = World::new("config").await;
+    let world = world("config").await;
     std::fs::write(
         world.dir.join("opsync.toml"),
         "[openprovider]\nusername = \"u\"\nbase_url = \"https://api.openprovider.eu/v2\"\n",
@@ -408,7 +380,7 @@ async fn a_broken_configuration_is_the_one_failed_check() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_api_probes_pass_on_the_sandbox_and_each_fails_when_it_behaves_otherwise() {
-    let world = World::new("live").await;
+    let world = world("live").await;
     const PROBES: [&str; 4] = [
         "api: look-up by names",
         "api: order_by.id",

@@ -1,32 +1,47 @@
 //! `opsync sync` end to end: the real binary against a WHMCS database (MariaDB and
-//! SQLite), the Openprovider sandbox and the SMTP sink.
+//! SQLite), the Openprovider sandbox and the SMTP sink, in the suites' shared world
+//! (`common`).
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Output;
 
-use opsync_testkit::sandbox::{Sandbox, Seed};
-use opsync_testkit::smtp_sink::SmtpSink;
+use common::{text, World, ADMIN, INSERT};
+use opsync_testkit::sandbox::Seed;
 use opsync_testkit::whmcs_db::TestDb;
 use serde_json::json;
 
-const INSERT: &str = "INSERT INTO tbldomains (id, userid, domain, registrar, status, expirydate, \
-    nextduedate, nextinvoicedate, donotrenew, idprotection, reminders, subscriptionid, \
-    additionalnotes, paymentmethod) VALUES ";
+/// What every world of this suite configures besides its parts.
+const POLICY: &str = "[policy]\ndue_date_offset_days = 10\n";
 
 fn rows() -> Vec<String> {
     let row = |id: u32, domain: &str, status: &str, exp: &str, due: &str, dnr: u8, idp: u8| {
         format!("{INSERT}({id}, 1, '{domain}', 'openprovider', '{status}', '{exp}', '{due}', '{due}', {dnr}, {idp}, '3', '', '', '')")
     };
     vec![
-        row(12, "example.com", "Active", "2026-05-19", "2026-05-09", 0, 1),
+        row(
+            12,
+            "example.com",
+            "Active",
+            "2026-05-19",
+            "2026-05-09",
+            0,
+            1,
+        ),
         row(13, "zero.nl", "Pending", "0000-00-00", "0000-00-00", 0, 0),
         row(14, "gone.com", "Expired", "2024-01-01", "2024-01-01", 0, 0),
-        row(15, "pen.com", "Pending Registration", "2027-01-01", "2026-12-22", 1, 0),
+        row(
+            15,
+            "pen.com",
+            "Pending Registration",
+            "2027-01-01",
+            "2026-12-22",
+            1,
+            0,
+        ),
         row(16, "fraud.com", "Fraud", "2020-01-01", "2020-01-01", 0, 1),
-        "INSERT INTO tbladminroles (id, name, widgets, reports, systememails) VALUES (1, 'Full', '', '', 1)".into(),
-        "INSERT INTO tbladmins (id, roleid, username, firstname, lastname, email, disabled) VALUES \
-         (1, 1, 'alice', 'Alice', 'Admin', 'alice@example.net', 0)"
-            .into(),
+        ADMIN[0].into(),
+        ADMIN[1].into(),
     ]
 }
 
@@ -72,122 +87,16 @@ async fn mariadb(name: &str) -> TestDb {
     TestDb::mariadb(name, &rows.iter().map(String::as_str).collect::<Vec<_>>()).await
 }
 
-struct World {
-    db: TestDb,
-    sandbox: Sandbox,
-    sink: SmtpSink,
-    dir: PathBuf,
-}
-
-impl World {
-    async fn new(db: TestDb, name: &str) -> World {
-        World::with_seed(db, name, Seed::new(domains())).await
-    }
-
-    async fn with_seed(db: TestDb, name: &str, seed: Seed) -> World {
-        let sandbox = Sandbox::start(seed, 0).await.unwrap();
-        let sink = SmtpSink::start().await.unwrap();
-        let dir = std::env::temp_dir().join(format!("opsync-e2e-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = format!(
-            "[whmcs]\ndatabase_url = {:?}\n\
-             [openprovider]\nusername = {:?}\npassword = {:?}\nbase_url = {:?}\ntoken_cache = {:?}\n\
-             [mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_security = \"none\"\nfrom = \"opsync@example.net\"\n\
-             [policy]\ndue_date_offset_days = 10\n",
-            db.url,
-            sandbox.username(),
-            sandbox.password(),
-            sandbox.base_url(),
-            dir.join("token.json").display().to_string(),
-            sink.port()
-        );
-        std::fs::write(dir.join("opsync.toml"), config).unwrap();
-        World {
-            db,
-            sandbox,
-            sink,
-            dir,
-        }
-    }
-
-    async fn opsync(&self, args: &[&str]) -> Output {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_opsync"));
-        command
-            .args(args)
-            .arg("--config")
-            .arg(self.dir.join("opsync.toml"))
-            .env(
-                "OPSYNC_CACHE_DIR",
-                std::env::temp_dir().join("opsync-test-cache"),
-            )
-            .env_remove("OPSYNC_OP_PASSWORD")
-            .env_remove("OPSYNC_DATABASE_URL");
-        command.output().await.unwrap()
-    }
-
-    async fn row(&self, id: u32) -> String {
-        let store = opsync::whmcs::Whmcs::connect(&self.db.url).await.unwrap();
-        let row = store
-            .openprovider_rows()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|r| r[1].as_deref() == Some(id.to_string().as_str()))
-            .unwrap();
-        // userid, id, domain, status, expirydate, nextduedate, nextinvoicedate, ...
-        let col = |i: usize| row[i].clone().unwrap_or_default();
-        format!("{}|{}|{}|{}", col(3), col(4), col(5), col(6))
-    }
-
-    /// The run history: `host|mode|rows_checked|changed_rows|subject`, oldest first.
-    async fn runs(&self) -> Vec<String> {
-        let store = opsync::whmcs::Whmcs::connect(&self.db.url).await.unwrap();
-        sqlx::query(
-            "SELECT CAST(host AS CHAR), CAST(mode AS CHAR), CAST(rows_checked AS CHAR), \
-             CAST(changed_rows AS CHAR), CAST(subject AS CHAR) FROM opsync_runs ORDER BY id",
-        )
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| {
-            use sqlx::Row;
-            (0..5)
-                .map(|i| {
-                    r.try_get::<String, _>(i).unwrap_or_else(|_| {
-                        String::from_utf8(r.try_get::<Vec<u8>, _>(i).unwrap()).unwrap()
-                    })
-                })
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect()
-    }
-
-    async fn finish(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-        self.db.finish().await;
-    }
-}
-
 /// The `--json` output of a run, or a panic that shows what the run printed instead.
 fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 async fn a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
     db: TestDb,
     name: &str,
 ) {
-    let world = World::new(db, name).await;
+    let world = World::with(db, Seed::new(domains()), name, POLICY).await;
     let first = world.opsync(&["sync"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
 
@@ -288,7 +197,7 @@ async fn a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
     assert_eq!(send_empty.status.code(), Some(0));
     assert_eq!(world.sink.mails().len(), 2, "--send-empty mails every run");
     assert_eq!(
-        world.runs().await,
+        world.history().await,
         vec![
             "opsync|sync|5|2|Domain Synchronisation Report: 2 domains changed",
             "opsync|sync|5|0|Domain Synchronisation Report: no changes",
@@ -300,7 +209,7 @@ async fn a_sync_changes_both_sides_mails_once_and_a_second_run_does_nothing(
 }
 
 async fn a_dry_run_changes_nothing_and_reports_what_would_change(db: TestDb, name: &str) {
-    let world = World::new(db, name).await;
+    let world = World::with(db, Seed::new(domains()), name, POLICY).await;
     let out = world.opsync(&["sync", "--dry-run", "--json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let summary = json_of(&out);
@@ -325,7 +234,7 @@ async fn a_dry_run_changes_nothing_and_reports_what_would_change(db: TestDb, nam
     );
     assert_eq!(world.sink.mails().len(), 1, "plan mails nothing");
     assert_eq!(
-        world.runs().await,
+        world.history().await,
         vec!["opsync|dry-run|5|2|[dry run] Domain Synchronisation Report: 2 domains would change"],
         "the dry run is in the run history, the plan is not"
     );
@@ -333,7 +242,7 @@ async fn a_dry_run_changes_nothing_and_reports_what_would_change(db: TestDb, nam
 }
 
 async fn a_concurrent_run_is_refused(db: TestDb, name: &str) {
-    let world = World::new(db, name).await;
+    let world = World::with(db, Seed::new(domains()), name, POLICY).await;
     let store = opsync::whmcs::Whmcs::connect(&world.db.url).await.unwrap();
     let held = store
         .lock_run()
@@ -390,7 +299,7 @@ async fn every_way_of_reading_openprovider_reaches_the_same_end(
     lookup: &str,
     list_calls: u64,
 ) {
-    let world = World::new(db, name).await;
+    let world = World::with(db, Seed::new(domains()), name, POLICY).await;
     let out = world.opsync(&["sync", "--lookup", lookup]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
@@ -457,7 +366,7 @@ fn demo_seed() -> Seed {
 }
 
 async fn the_demo_fixture_syncs_rule_by_rule(db: TestDb, name: &str) {
-    let world = World::with_seed(db, name, demo_seed()).await;
+    let world = World::with(db, demo_seed(), name, POLICY).await;
     let out = world.opsync(&["sync"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
@@ -677,14 +586,11 @@ async fn expiry_source_chooses_between_openproviders_two_dates() {
     ] {
         let name = format!("expiry-{}", source.unwrap_or("default"));
         let db = TestDb::mariadb(&name.replace('-', "_"), &rows).await;
-        let world = World::with_seed(db, &name, demo_seed()).await;
-        if let Some(source) = source {
-            // [policy] is the configuration's last section.
-            let path = world.dir.join("opsync.toml");
-            let mut config = std::fs::read_to_string(&path).unwrap();
-            config.push_str(&format!("expiry_source = {source:?}\n"));
-            std::fs::write(&path, config).unwrap();
-        }
+        let policy = match source {
+            Some(source) => format!("{POLICY}expiry_source = {source:?}\n"),
+            None => POLICY.to_string(),
+        };
+        let world = World::with(db, demo_seed(), &name, &policy).await;
         let out = world.opsync(&["sync"]).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         assert_eq!(world.row(103).await, eu, "{source:?}");
@@ -695,7 +601,13 @@ async fn expiry_source_chooses_between_openproviders_two_dates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_a_row_edited_during_the_run_is_left_alone_and_reported() {
-    let world = World::new(mariadb("edited").await, "edited").await;
+    let world = World::with(
+        mariadb("edited").await,
+        Seed::new(domains()),
+        "edited",
+        POLICY,
+    )
+    .await;
     // Openprovider answers slowly, so the run reads WHMCS, then waits seconds for the API:
     // the admin's edit lands between opsync's read and its write.
     world.sandbox.set_faults(opsync_testkit::sandbox::Faults {
@@ -740,7 +652,7 @@ async fn mariadb_a_row_edited_during_the_run_is_left_alone_and_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_batches_look_up_by_name_and_move_the_cursor() {
-    let world = World::new(sqlite("batch").await, "batch").await;
+    let world = World::with(sqlite("batch").await, Seed::new(domains()), "batch", POLICY).await;
     let first = world.opsync(&["sync", "--batch", "2", "--json"]).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let summary = json_of(&first);
@@ -819,15 +731,8 @@ fn drifted(count: u32) -> (Vec<String>, Vec<serde_json::Value>) {
             "autorenew": "default", "is_private_whois_enabled": false, "is_private_whois_allowed": true,
             "is_deleted": false}));
     }
-    rows.extend(rows_admins());
+    rows.extend(ADMIN.map(String::from));
     (rows, domains)
-}
-
-fn rows_admins() -> Vec<String> {
-    rows()
-        .into_iter()
-        .filter(|r| r.contains("tbladmin"))
-        .collect()
 }
 
 /// The expiry dates of rows `1..=count`.
@@ -848,7 +753,7 @@ async fn the_mass_change_brake_holds_a_run_until_one_is_released() {
         &rows.iter().map(String::as_str).collect::<Vec<_>>(),
     )
     .await;
-    let world = World::with_seed(db, "brake", Seed::new(domains)).await;
+    let world = World::with(db, Seed::new(domains), "brake", POLICY).await;
 
     let plan = world.opsync(&["plan"]).await;
     assert_eq!(plan.status.code(), Some(8), "{}", text(&plan));
@@ -888,7 +793,7 @@ async fn the_mass_change_brake_holds_a_run_until_one_is_released() {
         "the held changes are listed"
     );
     assert_eq!(
-        world.runs().await.last().unwrap().split('|').nth(1),
+        world.history().await.last().unwrap().split('|').nth(1),
         Some("held")
     );
 
@@ -919,14 +824,8 @@ async fn safety_settings_move_or_switch_off_the_brake() {
         &rows.iter().map(String::as_str).collect::<Vec<_>>(),
     )
     .await;
-    let world = World::with_seed(db, "brake-off", Seed::new(domains)).await;
-    let path = world.dir.join("opsync.toml");
-    let config = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        format!("{config}[safety]\nmass_change_percent = 100\n"),
-    )
-    .unwrap();
+    let world = World::with(db, Seed::new(domains), "brake-off", POLICY).await;
+    world.configure(&format!("{POLICY}[safety]\nmass_change_percent = 100\n"));
     let plan = world.opsync(&["plan"]).await;
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(
@@ -934,11 +833,7 @@ async fn safety_settings_move_or_switch_off_the_brake() {
         "{}",
         text(&plan)
     );
-    std::fs::write(
-        &path,
-        format!("{config}[safety]\nmass_change_percent = 101\n"),
-    )
-    .unwrap();
+    world.configure(&format!("{POLICY}[safety]\nmass_change_percent = 101\n"));
     let bad = world.opsync(&["plan"]).await;
     assert_eq!(bad.status.code(), Some(5));
     assert!(
@@ -946,11 +841,9 @@ async fn safety_settings_move_or_switch_off_the_brake() {
         "{}",
         text(&bad)
     );
-    std::fs::write(
-        &path,
-        format!("{config}mass_change_limit = {{ percent = 1, min_rows = 1 }}\n"),
-    )
-    .unwrap();
+    world.configure(&format!(
+        "{POLICY}mass_change_limit = {{ percent = 1, min_rows = 1 }}\n"
+    ));
     let misplaced = world.opsync(&["plan"]).await;
     assert_eq!(misplaced.status.code(), Some(5));
     assert!(
@@ -982,7 +875,7 @@ async fn a_domain_deleted_at_openprovider_is_found_and_expired_never_called_miss
             vec!["sync", "--batch", "10", "--json"],
         ),
     ] {
-        let world = World::with_seed(db, name, Seed::new(domains.clone())).await;
+        let world = World::with(db, Seed::new(domains.clone()), name, POLICY).await;
         let out = world.opsync(&args).await;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         assert_eq!(
@@ -1028,7 +921,7 @@ async fn one_bad_row_or_record_never_stops_a_run() {
     let mut domains = domains();
     // A record the engine cannot read (no name): left out, the listing no longer complete.
     domains.push(json!({"id": 99, "domain": {"name": "", "extension": "com"}, "status": "ACT"}));
-    let world = World::with_seed(db, "badrow", Seed::new(domains)).await;
+    let world = World::with(db, Seed::new(domains), "badrow", POLICY).await;
     let out = world.opsync(&["sync", "--json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let outcome = json_of(&out);
@@ -1066,7 +959,13 @@ async fn one_bad_row_or_record_never_stops_a_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_lists_the_runs_newest_first_and_shows_a_report() {
-    let world = World::new(sqlite("history").await, "history").await;
+    let world = World::with(
+        sqlite("history").await,
+        Seed::new(domains()),
+        "history",
+        POLICY,
+    )
+    .await;
     let empty = world.opsync(&["history"]).await;
     assert_eq!(empty.status.code(), Some(0), "{}", text(&empty));
     assert!(text(&empty).starts_with("No runs yet"), "{}", text(&empty));

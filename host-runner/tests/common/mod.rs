@@ -114,13 +114,21 @@ impl World {
             Host::Native => name.to_string(),
             Host::DropIn => format!("php-{name}"),
         };
-        let name = name.as_str();
         let db = TestDb::mariadb(
             &name.replace('-', "_"),
             &rows.iter().map(String::as_str).collect::<Vec<_>>(),
         )
         .await;
-        let sandbox = Sandbox::start(Seed::new(domains), 0).await.unwrap();
+        World::build(host, db, Seed::new(domains), &name, extra).await
+    }
+
+    /// A native world on `db` (MariaDB or SQLite) with the sandbox seeded by `seed`.
+    pub async fn with(db: TestDb, seed: Seed, name: &str, extra: &str) -> World {
+        World::build(Host::Native, db, seed, name, extra).await
+    }
+
+    async fn build(host: Host, db: TestDb, seed: Seed, name: &str, extra: &str) -> World {
+        let sandbox = Sandbox::start(seed, 0).await.unwrap();
         let sink = SmtpSink::start().await.unwrap();
         let dir = std::env::temp_dir().join(format!("opsync-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -372,6 +380,7 @@ impl World {
     }
 
     pub async fn connect(&self) -> AnyConnection {
+        sqlx::any::install_default_drivers();
         AnyConnection::connect(&self.db.url).await.unwrap()
     }
 
@@ -413,6 +422,46 @@ impl World {
     pub async fn runs(&self) -> Vec<String> {
         self.texts("SELECT CONCAT(mode, '|', subject) FROM opsync_runs ORDER BY id")
             .await
+    }
+
+    /// Row `id` as `status|expirydate|nextduedate|nextinvoicedate`, read as the sync reads it.
+    pub async fn row(&self, id: u32) -> String {
+        let store = opsync::whmcs::Whmcs::connect(&self.db.url).await.unwrap();
+        let row = store
+            .openprovider_rows()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r[1].as_deref() == Some(id.to_string().as_str()))
+            .unwrap();
+        // userid, id, domain, status, expirydate, nextduedate, nextinvoicedate, ...
+        let col = |i: usize| row[i].clone().unwrap_or_default();
+        format!("{}|{}|{}|{}", col(3), col(4), col(5), col(6))
+    }
+
+    /// The run history: `host|mode|rows_checked|changed_rows|subject`, oldest first
+    /// (MariaDB or SQLite).
+    pub async fn history(&self) -> Vec<String> {
+        let mut conn = self.connect().await;
+        sqlx::query(
+            "SELECT CAST(host AS CHAR), CAST(mode AS CHAR), CAST(rows_checked AS CHAR), \
+             CAST(changed_rows AS CHAR), CAST(subject AS CHAR) FROM opsync_runs ORDER BY id",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (0..5)
+                .map(|i| {
+                    r.try_get::<String, _>(i).unwrap_or_else(|_| {
+                        String::from_utf8(r.try_get::<Vec<u8>, _>(i).unwrap()).unwrap()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
     }
 
     pub async fn finish(self) {

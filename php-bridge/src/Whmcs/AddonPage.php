@@ -36,8 +36,7 @@ final class AddonPage
         $held = $outcome->held();
         $report = $outcome->report() ?? ['subject' => implode(' ', $outcome->lines()), 'text' => ''];
         $release = $held
-            ? '<p>The mass-change brake held this run: nothing was written. If the changes below are right, '
-                . 'release one run:</p><form method="post" action="' . self::e($this->moduleLink) . '">'
+            ? '<p>If the changes below are right, release one run:</p><form method="post" action="' . self::e($this->moduleLink) . '">'
                 . '<input type="hidden" name="opsync_action" value="sync_release">'
                 . '<button type="submit" class="btn btn-danger">Sync now, releasing the brake once</button></form>'
             : '';
