@@ -171,7 +171,7 @@ pub struct Ran {
     /// `None`: the host died first.
     pub outcome: Option<RunOutcome>,
     pub trace: Vec<Traced>,
-    /// Every log line the run handed out.
+    /// Every log line the run handed out, with its fields, as a host prints it.
     pub logs: Vec<String>,
     /// Requests carried out (log lines not counted).
     pub requests: usize,
@@ -233,8 +233,16 @@ impl World {
         for _ in 0..1_000_000 {
             ran.trace.push(Traced::Outputs(Box::new(out.clone())));
             for request in std::mem::take(&mut out.requests) {
-                if let RequestKind::Log { message, .. } = &request.kind {
-                    ran.logs.push(message.clone());
+                if let RequestKind::Log {
+                    message, fields, ..
+                } = &request.kind
+                {
+                    // As a host prints it: the message and its fields.
+                    ran.logs.push(if fields.is_empty() {
+                        message.clone()
+                    } else {
+                        format!("{message} {}", json!(fields))
+                    });
                     continue;
                 }
                 ran.requests += 1;
