@@ -10,26 +10,9 @@ fn every_run_scenario_replays_byte_for_byte() {
     let scripts = sim::scripts();
     assert!(scripts.len() >= 18, "{} run scenarios", scripts.len());
     for script in scripts {
-        let (mut run, first) = Run::start_json(&script.start)
-            .unwrap_or_else(|e| panic!("{}: the start: {e}", script.name));
-        assert_eq!(
-            String::from_utf8_lossy(&first),
-            String::from_utf8_lossy(&script.first),
-            "{}: the first outputs",
-            script.name
-        );
-        for (i, (header, body, expected)) in script.steps.iter().enumerate() {
-            let out = run
-                .handle_json(header, body)
-                .unwrap_or_else(|e| panic!("{} step {}: {e}", script.name, i + 1));
-            assert_eq!(
-                String::from_utf8_lossy(&out),
-                String::from_utf8_lossy(expected),
-                "{} step {}",
-                script.name,
-                i + 1
-            );
-        }
+        script.replay(Run::start_json, |run, header, body| {
+            run.handle_json(header, body)
+        });
     }
 }
 

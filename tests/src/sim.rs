@@ -842,6 +842,36 @@ pub struct Script {
     pub steps: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)>,
 }
 
+impl Script {
+    /// Replays the script through one face: `start` takes the start's bytes and answers
+    /// the face's run and its first outputs, `feed` one input's header and body; every
+    /// outputs must be the recorded bytes.
+    pub fn replay<R, E: std::fmt::Display>(
+        &self,
+        start: impl FnOnce(&[u8]) -> Result<(R, Vec<u8>), E>,
+        mut feed: impl FnMut(&mut R, &[u8], &[u8]) -> Result<Vec<u8>, E>,
+    ) {
+        let name = &self.name;
+        let (mut run, first) =
+            start(&self.start).unwrap_or_else(|e| panic!("{name}: the start: {e}"));
+        assert_eq!(
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&self.first),
+            "{name}: the first outputs"
+        );
+        for (i, (header, body, expected)) in self.steps.iter().enumerate() {
+            let out = feed(&mut run, header, body)
+                .unwrap_or_else(|e| panic!("{name} step {}: {e}", i + 1));
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(expected),
+                "{name} step {}",
+                i + 1
+            );
+        }
+    }
+}
+
 /// Every recorded run scenario (`<name>.run.jsonl`), by name.
 pub fn scripts() -> Vec<Script> {
     definitions()
