@@ -159,7 +159,7 @@ pub fn policy() -> impl Strategy<Value = Value> {
     (
         any::<[bool; 5]>(),
         prop_oneof![Just("expiration_date"), Just("renewal_date")],
-        0i64..40,
+        -20i64..40,
         prop_oneof![Just(Value::Null), (0i64..400).prop_map(|n| json!(n))],
         proptest::sample::subsequence(WHMCS_STATUSES[..10].to_vec(), 0..4),
         prop_oneof![
@@ -274,6 +274,17 @@ pub fn request() -> impl Strategy<Value = Value> {
 
 /// A request's protected statuses as its policy gives them, the contract's default
 /// (Fraud, Cancelled) when it gives none.
+/// The laws' own reading of the due-date rule's arithmetic: `expiry` minus `offset` days
+/// (a negative offset: after the expiry); `None` off the calendar.
+pub(crate) fn minus_days(expiry: chrono::NaiveDate, offset: i64) -> Option<chrono::NaiveDate> {
+    let days = chrono::Days::new(offset.unsigned_abs());
+    if offset < 0 {
+        expiry.checked_add_days(days)
+    } else {
+        expiry.checked_sub_days(days)
+    }
+}
+
 pub(crate) fn protected_statuses(request: &Value) -> Vec<String> {
     match request["policy"]["protected_statuses"].as_array() {
         Some(list) => list
@@ -295,7 +306,7 @@ fn put_a_due_date_move_at_the_limit(req: &mut Value, over: i64) {
         .unwrap_or("expiration_date")
         .to_string();
     let from_openprovider = policy["sync_expiry_date"].as_bool().unwrap_or(true);
-    let offset = policy["due_date_offset_days"].as_u64().unwrap_or(0);
+    let offset = policy["due_date_offset_days"].as_i64().unwrap_or(0);
     let protected = protected_statuses(req);
     let day = |v: &Value| v.as_str().and_then(|t| crate::parse_day(t.get(..10)?));
     let name_of = |d: &Value| {
@@ -329,7 +340,7 @@ fn put_a_due_date_move_at_the_limit(req: &mut Value, over: i64) {
             } else {
                 day(&row["expirydate"])
             }?;
-            let target = expiry.checked_sub_days(chrono::Days::new(offset))?;
+            let target = minus_days(expiry, offset)?;
             let shift = (target - due).num_days().abs() - over;
             (shift >= 0).then_some(shift)
         });

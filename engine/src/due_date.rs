@@ -17,8 +17,16 @@ pub(crate) fn decide(
     policy: &Policy,
 ) -> Decision<NaiveDate> {
     // No expiry known: no target. An offset that leaves the calendar: no target either.
+    // A negative offset puts the due date after the expiry.
     let offset = Days::new(policy.due_date_offset_days.unsigned_abs());
-    let Some(target) = expiry.and_then(|e| e.checked_sub_days(offset)) else {
+    let target = expiry.and_then(|e| {
+        if policy.due_date_offset_days >= 0 {
+            e.checked_sub_days(offset)
+        } else {
+            e.checked_add_days(offset)
+        }
+    });
+    let Some(target) = target else {
         return Decision::Keep;
     };
     match current {

@@ -554,7 +554,7 @@ fn exact_dates_and_from_values(
         )?;
     }
     if let Some(due) = &w.nextduedate {
-        let offset = req["policy"]["due_date_offset_days"].as_u64().unwrap_or(0);
+        let offset = req["policy"]["due_date_offset_days"].as_i64().unwrap_or(0);
         let expiry = w
             .expirydate
             .as_ref()
@@ -563,7 +563,7 @@ fn exact_dates_and_from_values(
         let target = expiry
             .as_deref()
             .and_then(parse_day)
-            .and_then(|e| e.checked_sub_days(chrono::Days::new(offset)));
+            .and_then(|e| crate::arbitrary::minus_days(e, offset));
         ensure(
             target.is_some_and(|t| t.format("%Y-%m-%d").to_string() == due.to),
             || {

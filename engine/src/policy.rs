@@ -42,7 +42,7 @@ impl MassChangeLimit {
     }
 }
 
-/// The largest due-date offset accepted, in days (ten years).
+/// The largest due-date offset accepted, in days (ten years), either way.
 const MAX_OFFSET_DAYS: i64 = 3650;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +110,7 @@ impl Policy {
                     }
                 }
                 "due_date_offset_days" => {
-                    policy.due_date_offset_days = days(v, &at, MAX_OFFSET_DAYS)?;
+                    policy.due_date_offset_days = signed_days(v, &at, MAX_OFFSET_DAYS)?;
                 }
                 "due_date_max_shift_days" => {
                     policy.due_date_max_shift_days = match v {
@@ -237,6 +237,18 @@ fn days(v: &Value, path: &str, max: i64) -> Result<i64, RequestError> {
         _ => Err(RequestError::new(
             path,
             format!("expected a whole number of days from 0 to {max}"),
+        )),
+    }
+}
+
+/// Whole days from `-max` to `max` (the due-date offset: negative puts the due date after
+/// the expiry, as the Openprovider module allows).
+fn signed_days(v: &Value, path: &str, max: i64) -> Result<i64, RequestError> {
+    match v.as_i64() {
+        Some(n) if (-max..=max).contains(&n) => Ok(n),
+        _ => Err(RequestError::new(
+            path,
+            format!("expected a whole number of days from -{max} to {max}"),
         )),
     }
 }

@@ -107,6 +107,8 @@ pub struct MailSection {
 pub struct SyncSection {
     /// Rows per run; 0 or absent: all.
     pub batch_size: Option<toml::Value>,
+    /// A batch leaves out rows synced less than this many hours ago.
+    pub min_age_hours: Option<toml::Value>,
 }
 
 /// The mass-change brake (read by the engine).
@@ -327,6 +329,7 @@ impl FileConfig {
             &self.safety.mass_change_min_rows,
         );
         put("sync", "batch_size", &self.sync.batch_size);
+        put("sync", "min_age_hours", &self.sync.min_age_hours);
         put("mail", "send_empty_reports", &self.mail.send_empty_reports);
         put("report", "whmcs_admin_url", &self.report.whmcs_admin_url);
         put(

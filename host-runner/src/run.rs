@@ -421,8 +421,11 @@ impl<'a> Host<'a> {
                 Ok(store) => body(store.read_rows(after.as_deref(), *limit).await),
                 Err(e) => body(Err(e)),
             },
-            RequestKind::ReadBatch { limit } => match self.store().await {
-                Ok(store) => body(store.read_batch(*limit).await),
+            RequestKind::ReadBatch {
+                limit,
+                synced_before,
+            } => match self.store().await {
+                Ok(store) => body(store.read_batch(*limit, synced_before.as_deref()).await),
                 Err(e) => body(Err(e)),
             },
             RequestKind::ReadRow { row } => match self.store().await {

@@ -205,7 +205,7 @@ fn every_setting_says_where_it_came_from_with_secrets_masked() {
     assert_eq!(shown("sync.batch_size"), "50 (command line --batch)");
     assert_eq!(shown("policy.due_date_offset_days"), "10 (file)");
     assert_eq!(shown("policy.due_date_max_shift_days"), "none (file)");
-    assert_eq!(shown("policy.expiry_source"), "expiration_date (default)");
+    assert_eq!(shown("policy.expiry_source"), "renewal_date (default)");
     let all = format!("{:?}", config.settings);
     assert!(
         !all.contains("secret") && !all.contains("env-password"),

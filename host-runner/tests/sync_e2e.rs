@@ -568,10 +568,11 @@ async fn expiry_source_chooses_between_openproviders_two_dates() {
     );
 
     for (source, eu, de) in [
+        // Unnamed: the renewal date, as Openprovider's API documentation advises.
         (
             None,
-            "Active|2027-06-30|2027-06-20|2027-06-20",
-            "Active|2027-04-01|2027-03-22|2027-03-22",
+            "Active|2027-06-25|2027-06-15|2027-06-15",
+            "Active|2027-03-29|2027-03-19|2027-03-19",
         ),
         (
             Some("expiration_date"),

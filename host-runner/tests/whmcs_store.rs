@@ -341,13 +341,13 @@ async fn a_second_run_cannot_take_the_lock(db: TestDb) {
 async fn batches_take_never_synced_rows_first_then_the_oldest(db: TestDb) {
     let store = Whmcs::connect(&db.url).await.unwrap();
     let mut writer = store.writer().await.unwrap();
-    assert_eq!(ids_read(store.read_batch(1).await.unwrap()), vec![12]);
+    assert_eq!(ids_read(store.read_batch(1, None).await.unwrap()), vec![12]);
     writer
         .mark_synced(&[12], "2026-11-28 01:00:00")
         .await
         .unwrap();
     assert_eq!(
-        ids_read(store.read_batch(1).await.unwrap()),
+        ids_read(store.read_batch(1, None).await.unwrap()),
         vec![13],
         "never synced comes first"
     );
@@ -356,7 +356,7 @@ async fn batches_take_never_synced_rows_first_then_the_oldest(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        ids_read(store.read_batch(5).await.unwrap()),
+        ids_read(store.read_batch(5, None).await.unwrap()),
         vec![12, 13],
         "then the oldest"
     );
@@ -364,7 +364,27 @@ async fn batches_take_never_synced_rows_first_then_the_oldest(db: TestDb) {
         .mark_synced(&[12], "2026-11-28 03:00:00")
         .await
         .unwrap();
-    assert_eq!(ids_read(store.read_batch(1).await.unwrap()), vec![13]);
+    assert_eq!(ids_read(store.read_batch(1, None).await.unwrap()), vec![13]);
+    assert_eq!(
+        ids_read(
+            store
+                .read_batch(5, Some("2026-11-28 03:00:00"))
+                .await
+                .unwrap()
+        ),
+        vec![13],
+        "a minimum age leaves out the rows synced since (12 at 03:00)"
+    );
+    assert!(
+        ids_read(
+            store
+                .read_batch(5, Some("2026-11-28 02:00:00"))
+                .await
+                .unwrap()
+        )
+        .is_empty(),
+        "and every row synced at or after the bound"
+    );
     drop(writer);
     db.finish().await;
 }

@@ -483,11 +483,18 @@ impl World {
                     .collect();
                 (Ok(json!({})), serde_json::to_vec(&rows).unwrap_or_default())
             }
-            RequestKind::ReadBatch { limit } => {
+            RequestKind::ReadBatch {
+                limit,
+                synced_before,
+            } => {
                 let mut ids: Vec<(bool, String, u64)> = w
                     .rows
                     .iter()
                     .filter(|(_, r)| ours(r))
+                    .filter(|(id, _)| match (w.cursor.get(id), synced_before) {
+                        (Some(last), Some(before)) => last < before,
+                        _ => true,
+                    })
                     .map(|(id, _)| {
                         let last = w.cursor.get(id);
                         (last.is_some(), last.cloned().unwrap_or_default(), *id)

@@ -41,7 +41,7 @@ struct Policy {
     sync_auto_renew: bool,
     sync_whois_privacy: bool,
     expiry_source: String,
-    offset: u64,
+    offset: i64,
     max_shift: Option<i64>,
     protected: Vec<String>,
 }
@@ -60,7 +60,7 @@ impl Policy {
                 .as_str()
                 .unwrap_or("expiration_date")
                 .to_string(),
-            offset: p["due_date_offset_days"].as_u64().unwrap_or(0),
+            offset: p["due_date_offset_days"].as_i64().unwrap_or(0),
             max_shift: match p.get("due_date_max_shift_days") {
                 None => Some(100),
                 Some(v) => v.as_i64(),
@@ -290,8 +290,7 @@ fn paired(policy: &Policy, raw: &Value, row: &Row, record: &Value) -> Vec<Expect
     }
 
     if policy.sync_due_date {
-        let target =
-            expiry_after.and_then(|e| e.checked_sub_days(chrono::Days::new(policy.offset)));
+        let target = expiry_after.and_then(|e| crate::arbitrary::minus_days(e, policy.offset));
         if let (Some(target), Some(due), Some(max)) = (target, day("nextduedate"), policy.max_shift)
         {
             let shift = (target - due).num_days().abs();

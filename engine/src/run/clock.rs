@@ -24,6 +24,15 @@ pub(crate) fn local(start: NaiveDateTime, ms: u64) -> String {
     at.format(FORMAT).to_string()
 }
 
+/// The local time `hours` before the time `ms` after `start`.
+pub(crate) fn hours_before(start: NaiveDateTime, hours: u64, ms: u64) -> String {
+    let now = NaiveDateTime::parse_from_str(&local(start, ms), FORMAT).unwrap_or(start);
+    now.checked_sub_signed(Duration::hours(i64::try_from(hours).unwrap_or(i64::MAX)))
+        .unwrap_or(now)
+        .format(FORMAT)
+        .to_string()
+}
+
 /// The steps of a run, one after the other.
 #[derive(Debug, Default)]
 pub(crate) struct Steps {

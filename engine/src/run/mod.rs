@@ -624,7 +624,18 @@ impl Run {
         self.ask(RequestKind::ReadState, Wait::State);
         self.ask(RequestKind::ReadToken, Wait::Token);
         match self.settings.batch {
-            Some(limit) => self.ask(RequestKind::ReadBatch { limit }, Wait::Rows),
+            Some(limit) => {
+                let synced_before = (self.settings.min_age_hours > 0).then(|| {
+                    clock::hours_before(self.started, self.settings.min_age_hours, self.now_ms)
+                });
+                self.ask(
+                    RequestKind::ReadBatch {
+                        limit,
+                        synced_before,
+                    },
+                    Wait::Rows,
+                )
+            }
             None => self.ask(
                 RequestKind::ReadRows {
                     after: None,
@@ -1713,6 +1724,7 @@ impl Settings {
             password: String::new(),
             run_from_cron: false,
             cron_interval_hours: 1,
+            min_age_hours: 0,
             brake_released: false,
             shown: Vec::new(),
         }

@@ -135,8 +135,13 @@ pub enum RequestKind {
     /// nextinvoicedate, donotrenew, idprotection]` as text (`null` for SQL NULL).
     ReadRows { after: Option<String>, limit: u64 },
     /// The next `limit` rows of a batched run: never synced first, then the longest ago,
-    /// by id within each. The body as for `read_rows`.
-    ReadBatch { limit: u64 },
+    /// by id within each; with `synced_before`, only rows never synced or synced before
+    /// that local time (the settings' minimum age). The body as for `read_rows`.
+    ReadBatch {
+        limit: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        synced_before: Option<String>,
+    },
     /// The `tbldomains` row with id `row`, whatever its registrar. The body as for
     /// `read_rows`.
     ReadRow { row: u64 },

@@ -41,7 +41,8 @@ enum Kind {
     /// "expiration_date" or "renewal_date"; a flag means renewal date when true (the
     /// module's `renewalDateSync`).
     Source,
-    /// Whole days from 0 to ten years.
+    /// Whole days from ten years before to ten years after (negative: the due date after
+    /// the expiry, as the module allows).
     Offset,
     /// Whole days, or "none" (no guard).
     Guard,
@@ -97,7 +98,7 @@ const SETTINGS: &[Setting] = &[
     setting("sync_due_date", Some("policy.sync_due_date"), Some("updateNextDueDate"), Kind::Flag,
         "the next due date (and invoice date) follow the expiry"),
     setting("due_date_offset_days", Some("policy.due_date_offset_days"), Some("nextDueDateOffset"), Kind::Offset,
-        "the due date is this many days before the expiry"),
+        "the due date is this many days before the expiry (negative: after it)"),
     setting("due_date_max_shift_days", Some("policy.due_date_max_shift_days"), Some("nextDueDateUpdateMaxDayDifference"), Kind::Guard,
         "a larger due-date move is reported, not made"),
     setting("sync_auto_renew", Some("policy.sync_auto_renew"), Some("syncAutoRenewSetting"), Kind::Flag,
@@ -112,6 +113,8 @@ const SETTINGS: &[Setting] = &[
         "the mass-change brake: ... and more than this many rows"),
     setting("batch_size", Some("sync.batch_size"), Some("domainProcessingLimit"), Kind::Number { min: 0, max: i64::MAX },
         "rows per run, the longest unsynced first (0: all)"),
+    setting("min_age_hours", Some("sync.min_age_hours"), Some("updateInterval"), Kind::Number { min: 0, max: 8760 },
+        "a batched run leaves out rows synced less than this many hours ago (0: none)"),
     setting("send_empty", Some("mail.send_empty_reports"), Some("sendEmptyActivityEmail"), Kind::Flag,
         "mail a report even when nothing changed"),
     setting("repeat_still_open_hours", Some("report.repeat_still_open_hours"), None, Kind::Number { min: 0, max: u32::MAX as i64 },
@@ -124,7 +127,7 @@ const SETTINGS: &[Setting] = &[
         "the longest wait for one Openprovider answer"),
     setting("run_from_cron", None, None, Kind::Flag,
         "sync after WHMCS's own cron job, at most once per interval"),
-    setting("cron_interval_hours", None, Some("updateInterval"), Kind::Number { min: 0, max: 8760 },
+    setting("cron_interval_hours", None, None, Kind::Number { min: 0, max: 8760 },
         "at most one run from WHMCS's cron per this many hours"),
 ];
 
@@ -138,6 +141,14 @@ const CONCURRENCY: i64 = 8;
 const TIMEOUT_SECONDS: i64 = 30;
 /// Runs from WHMCS's cron: at most one an hour.
 const CRON_INTERVAL_HOURS: i64 = 1;
+/// Which Openprovider date a run takes as the expiry when nobody says: the renewal date,
+/// as Openprovider's API documentation says to use for renewals (and the module's
+/// shipped `renewalDateSync` true). `decide`'s own default stays the contract's.
+const EXPIRY_SOURCE: &str = "renewal_date";
+/// What the module's `syncUseNativeWHMCS` true turns off unless opsync's own settings say
+/// otherwise: its cron then pushed neither auto-renew nor ID protection and moved no due
+/// dates.
+const NATIVE_WHMCS_OFF: [&str; 3] = ["sync_due_date", "sync_auto_renew", "sync_whois_privacy"];
 
 /// A setting that cannot be used: one line naming it and where it was set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,6 +188,8 @@ pub struct Settings {
     pub password: String,
     pub run_from_cron: bool,
     pub cron_interval_hours: u64,
+    /// A batched run leaves out rows synced less than this many hours ago.
+    pub min_age_hours: u64,
     /// Whether the brake was released for this run.
     pub brake_released: bool,
     /// Every setting, its value and where it came from, secrets left out.
@@ -290,6 +303,7 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
         shown: &mut shown,
     };
 
+    let native = read.native_whmcs()?;
     for name in [
         "sync_status",
         "sync_expiry_date",
@@ -302,11 +316,18 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
         "protected_statuses",
     ] {
         let s = setting_named(name);
-        let default = serde_json::to_value(Policy::default())
-            .ok()
-            .and_then(|p| p.get(name).cloned())
-            .unwrap_or(Value::Null);
-        let value = read.value(s, default)?;
+        let default = match name {
+            "expiry_source" => Value::from(EXPIRY_SOURCE),
+            _ => serde_json::to_value(Policy::default())
+                .ok()
+                .and_then(|p| p.get(name).cloned())
+                .unwrap_or(Value::Null),
+        };
+        let value = if native && NATIVE_WHMCS_OFF.contains(&name) {
+            read.unless_opsync_says(s, Value::Bool(false))?
+        } else {
+            read.value(s, default)?
+        };
         policy.insert(name.to_string(), value);
     }
 
@@ -376,6 +397,16 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
         setting_named("admin_url"),
         "(WHMCS's System URL + admin folder)",
     )?;
+    let min_age = if batch.is_some() {
+        read.number(setting_named("min_age_hours"), 0)?
+    } else {
+        read.fixed(
+            setting_named("min_age_hours"),
+            "0",
+            "(every row: the run is not batched)",
+        );
+        0
+    };
     let concurrency = read.number(setting_named("concurrency"), CONCURRENCY)?;
     let timeout = read.number(setting_named("timeout_seconds"), TIMEOUT_SECONDS)?;
     let run_from_cron = if layers.addon.is_some() {
@@ -383,7 +414,7 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
     } else {
         false
     };
-    let cron_interval = if layers.addon.is_some() || layers.module.is_some() {
+    let cron_interval = if layers.addon.is_some() {
         read.number(setting_named("cron_interval_hours"), CRON_INTERVAL_HOURS)?
             .max(1)
     } else {
@@ -420,6 +451,7 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
         password,
         run_from_cron,
         cron_interval_hours: cron_interval as u64,
+        min_age_hours: min_age as u64,
         brake_released: options.allow_mass_change,
         shown,
     })
@@ -492,7 +524,12 @@ impl Read<'_, '_> {
         let value = match s.kind {
             Kind::Flag => Value::Bool(flag(found.value, &found.named)?),
             Kind::Source => Value::String(source(found.value, &found.named)?.into()),
-            Kind::Offset => json!(whole(found.value, &found.named, 0, MAX_OFFSET_DAYS)?),
+            Kind::Offset => json!(whole(
+                found.value,
+                &found.named,
+                -MAX_OFFSET_DAYS,
+                MAX_OFFSET_DAYS
+            )?),
             Kind::Guard => match found.value {
                 Value::String(t) if t.trim().eq_ignore_ascii_case("none") => Value::Null,
                 v => json!(whole(v, &found.named, 0, i64::from(i32::MAX))?),
@@ -502,6 +539,48 @@ impl Read<'_, '_> {
             Kind::Text => found.value.clone(),
         };
         self.show(s, shown_value(&value), found.source);
+        Ok(value)
+    }
+
+    /// Whether the module's file says `syncUseNativeWHMCS` true (shown when it says
+    /// anything).
+    fn native_whmcs(&mut self) -> Result<bool, SettingsError> {
+        let key = "syncUseNativeWHMCS";
+        let Some(value) = self.layers.module.and_then(|m| m.get(key)) else {
+            return Ok(false);
+        };
+        let native = flag(value, &format!("advanced-module-configurations.php: {key}"))?;
+        self.shown.push(Shown {
+            key: key.into(),
+            value: native.to_string(),
+            source: format!("Openprovider module ({key})"),
+            meaning: if native {
+                "true: as with the module's own cron, opsync pushes neither auto-renew nor ID \
+                 protection and moves no due dates, unless opsync's settings turn them on"
+            } else {
+                "false: the module's settings for auto-renew, ID protection and due dates apply"
+            }
+            .into(),
+        });
+        Ok(native)
+    }
+
+    /// A policy flag that only opsync's own settings (the file, the addon) may turn on:
+    /// otherwise `value`, from the module's `syncUseNativeWHMCS`.
+    fn unless_opsync_says(&mut self, s: &Setting, value: Value) -> Result<Value, SettingsError> {
+        let own = Layers {
+            toml: self.layers.toml,
+            addon: self.layers.addon,
+            module: None,
+        };
+        if own.find(s).is_some() {
+            return self.value(s, value);
+        }
+        self.show(
+            s,
+            shown_value(&value),
+            "Openprovider module (syncUseNativeWHMCS)".into(),
+        );
         Ok(value)
     }
 
@@ -688,12 +767,16 @@ fn api_settings(
     let test_mode = api
         .and_then(|a| a.get("test_mode"))
         .is_some_and(|v| flag(v, "test_mode").unwrap_or(false));
+    // Plain http is allowed for exactly one address: the module's own test environment
+    // (`restapi_url_sandbox`, shipped as http) while test mode is on.
+    let mut test_address = false;
     let (url, source) = if let Some(url) = text("base_url").filter(|u| !u.trim().is_empty()) {
         (
             url,
             text("base_url_source").unwrap_or_else(|| "file".into()),
         )
     } else if test_mode && module.is_some() {
+        test_address = true;
         let url = module_text("restapi_url_sandbox").ok_or_else(|| {
             SettingsError(
                 "test mode is on in the Openprovider registrar module, but \
@@ -710,7 +793,7 @@ fn api_settings(
     } else {
         (DEFAULT_API_URL.to_string(), "default".into())
     };
-    let url = api_base(url.trim())?;
+    let url = api_base(url.trim(), test_address)?;
     shown.push(Shown {
         key: "openprovider.base_url".into(),
         value: url.clone(),
@@ -734,14 +817,18 @@ fn api_settings(
 }
 
 /// The API's base URL as calls are made on it: `…/v1beta`, whether `url` names the
-/// version or only the host. Plain http only to a sandbox on this machine (127.x).
-pub fn api_base(url: &str) -> Result<String, SettingsError> {
+/// version or only the host. Plain http only to a sandbox on this machine (127.x), or
+/// when `test_address` (the module's own test environment, in test mode).
+pub fn api_base(url: &str, test_address: bool) -> Result<String, SettingsError> {
     let local = url
         .strip_prefix("http://127.")
         .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
-    if !url.starts_with("https://") && !local {
+    let allowed =
+        url.starts_with("https://") || local || (test_address && url.starts_with("http://"));
+    if !allowed {
         return Err(SettingsError(format!(
-            "openprovider.base_url {url} must use https (plain http only to 127.0.0.1, for the sandbox)"
+            "openprovider.base_url {url} must use https (plain http only to 127.0.0.1, for the \
+             sandbox, or to the Openprovider module's restapi_url_sandbox in test mode)"
         )));
     }
     let rest = url.split_once("://").map_or("", |(_, r)| r);
@@ -796,6 +883,7 @@ pub fn shown_json(input: &[u8]) -> Result<Vec<u8>, SettingsError> {
         api_url: &'a str,
         run_from_cron: bool,
         cron_interval_hours: u64,
+        min_age_hours: u64,
         brake: String,
         shown: &'a [Shown],
     }
@@ -807,6 +895,7 @@ pub fn shown_json(input: &[u8]) -> Result<Vec<u8>, SettingsError> {
         api_url: &settings.api_url,
         run_from_cron: settings.run_from_cron,
         cron_interval_hours: settings.cron_interval_hours,
+        min_age_hours: settings.min_age_hours,
         brake: super::outcome::brake_line(&settings, host),
         shown: &settings.shown,
     };

@@ -74,17 +74,24 @@ impl Whmcs {
 
     /// The next `limit` rows of a batched run: never synced first, then the longest ago,
     /// by id within each.
-    pub async fn read_batch(&self, limit: u64) -> Result<Vec<u8>, StoreError> {
+    pub async fn read_batch(
+        &self,
+        limit: u64,
+        synced_before: Option<&str>,
+    ) -> Result<Vec<u8>, StoreError> {
         sqlx::query(CREATE_CURSOR)
             .execute(&self.pool)
             .await
             .map_err(query_error)?;
+        // Without a minimum age every row qualifies: the bound is after any sync date.
         let sql = format!(
             "SELECT {} FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id \
-             WHERE {OURS} ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?",
+             WHERE {OURS} AND (s.last_sync IS NULL OR s.last_sync < ?) \
+             ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?",
             columns()
         );
         let rows = sqlx::query(&sql)
+            .bind(synced_before.unwrap_or("9999-12-31 23:59:59"))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await

@@ -290,7 +290,7 @@ final class Runner
                 case 'read_rows':
                     return [$ok(), $store->readRows($r['after'], (int) $r['limit'])];
                 case 'read_batch':
-                    return [$ok(), $store->readBatch((int) $r['limit'])];
+                    return [$ok(), $store->readBatch((int) $r['limit'], $r['synced_before'] ?? null)];
                 case 'read_row':
                     return [$ok(), $store->readRow((int) $r['row'])];
                 case 'read_names':

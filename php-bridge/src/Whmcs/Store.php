@@ -109,13 +109,18 @@ final class Store
         return $this->rowsJson('SELECT ' . self::columns() . ' FROM tbldomains d WHERE ' . self::OURS . ' AND d.id > ? ORDER BY d.id LIMIT ?', [[$after, PDO::PARAM_STR], [$limit, PDO::PARAM_INT]]);
     }
 
-    /** The next `$limit` rows of a batched run: never synced first, then the longest ago, by id within each. */
-    public function readBatch(int $limit): string
+    /**
+     * The next `$limit` rows of a batched run: never synced first, then the longest ago, by
+     * id within each; with `$syncedBefore`, only rows never synced or synced before it.
+     */
+    public function readBatch(int $limit, ?string $syncedBefore = null): string
     {
         $this->pdo->exec(self::CREATE_CURSOR);
         $sql = 'SELECT ' . self::columns() . ' FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id '
-            . 'WHERE ' . self::OURS . ' ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?';
-        return $this->rowsJson($sql, [[$limit, PDO::PARAM_INT]]);
+            . 'WHERE ' . self::OURS . ' AND (s.last_sync IS NULL OR s.last_sync < ?) '
+            . 'ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?';
+        // Without a minimum age every row qualifies: the bound is after any sync date.
+        return $this->rowsJson($sql, [[$syncedBefore ?? '9999-12-31 23:59:59', PDO::PARAM_STR], [$limit, PDO::PARAM_INT]]);
     }
 
     /** The row with this id, whatever its registrar. */

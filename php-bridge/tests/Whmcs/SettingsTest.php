@@ -51,23 +51,30 @@ final class SettingsTest extends TestCase
         self::fail("no setting $key");
     }
 
-    public function testAnOperatorsExistingModuleSettingsCarryOver(): void
+    public function testAnOperatorsExistingModuleSettingsKeepTheMeaningTheModuleGaveThem(): void
     {
         $s = self::read([], self::shipped(), self::REGISTRAR);
+        // syncUseNativeWHMCS true (as shipped): the module's cron synced status and expiry
+        // but pushed neither auto-renew nor ID protection and moved no due dates.
         self::assertSame([
             'sync_status' => true,
             'sync_expiry_date' => true,
             'expiry_source' => 'renewal_date',
-            'sync_due_date' => true,
+            'sync_due_date' => false,
             'due_date_offset_days' => 14,
             'due_date_max_shift_days' => 100,
-            'sync_auto_renew' => true,
-            'sync_whois_privacy' => true,
+            'sync_auto_renew' => false,
+            'sync_whois_privacy' => false,
             'protected_statuses' => ['Fraud', 'Cancelled'],
             'mass_change_limit' => ['percent' => 10, 'min_rows' => 25],
         ], $s['policy']);
+        self::assertSame('Openprovider module (syncUseNativeWHMCS)', self::source($s, 'sync_auto_renew'));
+        self::assertSame('Openprovider module (syncUseNativeWHMCS)', self::source($s, 'syncUseNativeWHMCS'));
+        self::assertSame('Openprovider module (renewalDateSync)', self::source($s, 'expiry_source'));
         self::assertSame(200, $s['batch']);
-        self::assertSame(2, $s['cron_interval_hours']);
+        self::assertSame(2, $s['min_age_hours'], 'updateInterval: hours a domain must have gone unsynced');
+        self::assertSame('Openprovider module (updateInterval)', self::source($s, 'min_age_hours'));
+        self::assertSame(1, $s['cron_interval_hours'], "updateInterval is not how often WHMCS's cron runs opsync");
         self::assertFalse($s['send_empty']);
         self::assertFalse($s['run_from_cron'], 'off by default');
         self::assertSame('https://api.openprovider.eu/v1beta', $s['api_url']);
@@ -99,14 +106,18 @@ final class SettingsTest extends TestCase
         ];
         $s = self::read($addon, self::shipped(), self::REGISTRAR);
         self::assertSame(3, $s['policy']['due_date_offset_days']);
-        self::assertTrue($s['policy']['sync_auto_renew'], 'empty: as the module');
+        self::assertFalse($s['policy']['sync_auto_renew'], 'empty: as the module, whose syncUseNativeWHMCS pushes nothing');
+        $s = self::read(['sync_auto_renew' => 'on'] + $addon, self::shipped(), self::REGISTRAR);
+        self::assertTrue($s['policy']['sync_auto_renew'], "the addon's own setting wins over syncUseNativeWHMCS");
+        $s = self::read($addon, ['syncUseNativeWHMCS' => false] + self::shipped(), self::REGISTRAR);
+        self::assertTrue($s['policy']['sync_auto_renew'], 'empty, syncUseNativeWHMCS false: the module\'s syncAutoRenewSetting');
         self::assertFalse($s['policy']['sync_whois_privacy']);
         self::assertNull($s['policy']['due_date_max_shift_days']);
         self::assertSame(['Fraud', 'Cancelled', 'Transferred Away'], $s['policy']['protected_statuses']);
         self::assertSame('expiration_date', $s['policy']['expiry_source']);
         self::assertNull($s['batch']);
         self::assertTrue($s['run_from_cron']);
-        self::assertSame(2, $s['cron_interval_hours']);
+        self::assertSame(1, $s['cron_interval_hours']);
         self::assertSame('opsync addon', self::source($s, 'due_date_offset_days'));
     }
 
@@ -137,8 +148,10 @@ final class SettingsTest extends TestCase
 
     public function testTestModeUsesTheModulesTestAddressAndTheEnvironmentOverridesBoth(): void
     {
-        $s = self::read([], ['restapi_url_sandbox' => 'https://api.cte.openprovider.eu'] + self::shipped(), ['test_mode' => 'on'] + self::REGISTRAR);
-        self::assertSame('https://api.cte.openprovider.eu/v1beta', $s['api_url']);
+        // As shipped, the test address is plain http: allowed for exactly that address.
+        $s = self::read([], self::shipped(), ['test_mode' => 'on'] + self::REGISTRAR);
+        self::assertSame('http://api.sandbox.openprovider.nl:8480/v1beta', $s['api_url']);
+        self::assertSame('Openprovider module (restapi_url_sandbox, test mode)', self::source($s, 'openprovider.base_url'));
         $s = self::read([], self::shipped(), self::REGISTRAR, ['OPSYNC_OP_BASE_URL' => 'http://127.0.0.1:4711/v1beta']);
         self::assertSame('http://127.0.0.1:4711/v1beta', $s['api_url']);
     }
@@ -154,6 +167,10 @@ final class SettingsTest extends TestCase
             'the Openprovider registrar module has no Username or Password: set them under Setup > Products/Services > Domain Registrars > Openprovider'];
         yield 'plain http to the world' => [['api_url' => 'http://api.openprovider.eu'], [], self::REGISTRAR,
             'openprovider.base_url http://api.openprovider.eu must use https'];
+        yield 'the test address while test mode is off' => [['api_url' => 'http://api.sandbox.openprovider.nl:8480'], [], self::REGISTRAR,
+            'openprovider.base_url http://api.sandbox.openprovider.nl:8480 must use https'];
+        yield 'an offset past ten years after' => [['nextDueDateOffset' => -3651], [], self::REGISTRAR,
+            'advanced-module-configurations.php: nextDueDateOffset must be from -3650 to 3650'];
     }
 
     /**
@@ -175,7 +192,7 @@ final class SettingsTest extends TestCase
             'settings',
             World::demoRows(),
             World::demoDomains(),
-            ['nextDueDateOffset' => 0, 'domainProcessingLimit' => 0, 'renewalDateSync' => false] + self::shipped(),
+            ['nextDueDateOffset' => 0, 'domainProcessingLimit' => 0, 'renewalDateSync' => false, 'syncUseNativeWHMCS' => false] + self::shipped(),
             ['sync_auto_renew' => 'off'],
         );
         try {

@@ -22,15 +22,18 @@ final class World
     /**
      * @param list<string> $rows SQL statements run after the schema
      * @param list<array<string, mixed>> $domains the sandbox's account
-     * @param array<string, mixed> $advanced the Openprovider module's advanced configuration
+     * @param ?array<string, mixed> $advanced the Openprovider module's advanced configuration
+     *   (null: the stand-in's copy of the file as the module ships it)
      * @param array<string, string> $addon the opsync addon's settings
+     * @param array<string, string> $registrar the registrar module's settings over the sandbox's credentials
      */
     public function __construct(
         string $name,
         array $rows,
         array $domains,
-        array $advanced = ['domainProcessingLimit' => 0, 'nextDueDateOffset' => 10, 'renewalDateSync' => false],
+        ?array $advanced = ['domainProcessingLimit' => 0, 'nextDueDateOffset' => 10, 'renewalDateSync' => false],
         array $addon = [],
+        array $registrar = [],
     ) {
         $this->database = 'opsync_php_' . getmypid() . '_' . $name;
         $this->root = sys_get_temp_dir() . '/opsync-standin-' . getmypid() . '-' . $name;
@@ -54,13 +57,15 @@ final class World
             . "\$db_username = 'root';\n\$db_password = '';\n\$db_name = '{$this->database}';\n");
 
         $this->sandbox = new Sandbox($domains);
-        file_put_contents("{$this->root}/standin-registrar.json", json_encode(['openprovider' => [
+        file_put_contents("{$this->root}/standin-registrar.json", json_encode(['openprovider' => $registrar + [
             'Username' => $this->sandbox->username,
             // As WHMCS may store it: with an HTML entity the module decodes.
             'Password' => str_replace('-', '&#45;', $this->sandbox->password),
             'test_mode' => '',
         ]]));
-        $this->advanced($advanced);
+        if ($advanced !== null) {
+            $this->advanced($advanced);
+        }
     }
 
     /**
