@@ -67,6 +67,8 @@ cat > "$root/modules/registrars/openprovider/configuration/advanced-module-confi
 <?php return ['domainProcessingLimit' => 0];
 PHP
 php php-bridge/bin/opsync-whmcs-install.php "$root" --lib target/release/libopsync_php.so > /dev/null
+# As an admin does next: activate the addon (its tables).
+php -r "require '$root/init.php'; require '$root/modules/addons/opsync/opsync.php'; opsync_activate();"
 OPSYNC_OP_BASE_URL="$base" OPSYNC_TOKEN_CACHE="$work/token.json" \
   /usr/bin/time -f "%e %M" -o "$work/time" php "$root/modules/registrars/openprovider/cron/DomainSync.php" > /dev/null
 read -r wall rss < "$work/time"

@@ -97,6 +97,8 @@ TOML
       > /dev/null 2> "$work/err" || status=$?
   else
     rm -f "$work/token-php.json"
+    # The database is new: activate the addon, as an admin does (its tables).
+    php -r "require '$work/whmcs-$build/init.php'; require '$work/whmcs-$build/modules/addons/opsync/opsync.php'; opsync_activate();"
     OPSYNC_OP_BASE_URL="$base" OPSYNC_TOKEN_CACHE="$work/token-php.json" \
       /usr/bin/time -f "%e %M" -o "$work/time" php -d memory_limit=256M \
       "$work/whmcs-$build/modules/registrars/openprovider/cron/DomainSync.php" > /dev/null 2> "$work/err" || status=$?

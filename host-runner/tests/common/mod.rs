@@ -201,6 +201,25 @@ impl World {
         )
         .unwrap();
         self.set_database(&self.db.url);
+        // As an admin does next: Setup > Addon Modules > opsync > Activate (its tables).
+        let activate = root.join("activate.php");
+        std::fs::write(
+            &activate,
+            "<?php\nrequire __DIR__ . '/init.php';\n\
+             require ROOTDIR . '/modules/addons/opsync/opsync.php';\n\
+             echo json_encode(opsync_activate());\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new("php")
+            .arg(&activate)
+            .output()
+            .expect("php runs the activation");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("\"success\""),
+            "the activation: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Points the host at the database `url` (`mysql://root@host:port/name`).

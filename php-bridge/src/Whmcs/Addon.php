@@ -94,11 +94,21 @@ final class Addon
         return ['status' => 'success', 'description' => 'opsync is active. Run a plan from Addons > opsync before the first sync.'];
     }
 
+    /**
+     * `opsync_upgrade($vars)`: WHMCS calls it when the addon's version changed; what an
+     * earlier release's tables lack is added (the only other schema change than activation).
+     */
+    public static function upgrade(Host $host): void
+    {
+        (new Store($host->pdo(), $host))->createTables();
+    }
+
     /** @return array{status: string, description: string} `opsync_deactivate()` */
     public static function deactivate(): array
     {
-        return ['status' => 'success', 'description' => 'opsync is off. Its run history (opsync_runs) and batch '
-            . 'cursor (opsync_sync_state) stay; drop those tables by hand to remove them.'];
+        return ['status' => 'success', 'description' => 'opsync is off. Its tables stay (opsync_runs: the run history, '
+            . 'opsync_problems and opsync_state: what the reports remember, opsync_sync_state: the batch cursor); '
+            . 'drop them by hand to remove them.'];
     }
 
     /**
@@ -142,7 +152,7 @@ final class Addon
                 $page->shownRun($store->run((int) $get['run']));
             }
         } catch (\PDOException $e) {
-            $page->error('The run history cannot be read: ' . $e->getMessage());
+            $page->error('The run history cannot be read: ' . Store::describe($e));
         }
         return $page->html();
     }

@@ -81,6 +81,9 @@ final class Store
         }
     }
 
+    /** MySQL's code for a table that does not exist. */
+    private const NO_SUCH_TABLE = 1146;
+
     /** MySQL's client codes for a connection that went away mid-run (and MariaDB's "killed"). */
     private const CONNECTION_LOST = [1927, 2006, 2013];
 
@@ -93,6 +96,10 @@ final class Store
     {
         $message = str_replace(["\r", "\n"], ' ', $e->getMessage());
         $code = (int) ($e->errorInfo[1] ?? 0);
+        if ($code === self::NO_SUCH_TABLE && preg_match("/Table '(?:[^'.]*\\.)?(opsync_\\w+)' doesn't exist/", $message, $m) === 1) {
+            return "the table {$m[1]} is missing: activate the opsync addon in WHMCS (Setup > Addon Modules > opsync > "
+                . 'Activate), which creates its tables; runs need no right to create or change tables';
+        }
         if (\in_array($code, self::CONNECTION_LOST, true) || preg_match('/\[(2006|2013)\]|server has gone away|Lost connection/i', $message) === 1) {
             return "lost the connection to the WHMCS database ($message); every row is written whole or not at all, "
                 . 'so the next run carries on where this one stopped';
@@ -115,7 +122,6 @@ final class Store
      */
     public function readBatch(int $limit, ?string $syncedBefore = null): string
     {
-        $this->pdo->exec(self::CREATE_CURSOR);
         $sql = 'SELECT ' . self::columns() . ' FROM tbldomains d LEFT JOIN opsync_sync_state s ON s.domain_id = d.id '
             . 'WHERE ' . self::OURS . ' AND (s.last_sync IS NULL OR s.last_sync < ?) '
             . 'ORDER BY (s.last_sync IS NULL) DESC, s.last_sync ASC, d.id ASC LIMIT ?';
@@ -162,8 +168,6 @@ final class Store
      */
     public function readState(): array
     {
-        $this->pdo->exec(self::CREATE_PROBLEMS);
-        $this->pdo->exec(self::CREATE_STATE);
         $problems = $this->pdo->query('SELECT CAST(whmcs_id AS CHAR), CAST(code AS CHAR), CAST(domain AS CHAR), '
             . 'CAST(first_seen AS CHAR), CAST(last_seen AS CHAR), CAST(runs_seen AS CHAR) FROM opsync_problems '
             . 'ORDER BY whmcs_id, code')->fetchAll(PDO::FETCH_NUM);
@@ -244,7 +248,6 @@ final class Store
     /** @param list<int> $ids Records that these rows were synced at `$date`. */
     public function markSynced(array $ids, string $date): void
     {
-        $this->pdo->exec(self::CREATE_CURSOR);
         $this->transaction(function () use ($ids, $date): void {
             $delete = $this->pdo->prepare('DELETE FROM opsync_sync_state WHERE domain_id = ?');
             $insert = $this->pdo->prepare('INSERT INTO opsync_sync_state (domain_id, last_sync) VALUES (?, ?)');
@@ -262,8 +265,6 @@ final class Store
      */
     public function storeMemory(array $problems, ?string $stillOpenMailedAt): void
     {
-        $this->pdo->exec(self::CREATE_PROBLEMS);
-        $this->pdo->exec(self::CREATE_STATE);
         $this->transaction(function () use ($problems, $stillOpenMailedAt): void {
             $this->pdo->exec('DELETE FROM opsync_problems');
             $insert = $this->pdo->prepare('INSERT INTO opsync_problems (whmcs_id, code, domain, first_seen, last_seen, runs_seen) '
@@ -282,7 +283,6 @@ final class Store
     /** @param array<string, int|string> $run a run history row, as the engine's `record_run` gives it */
     public function recordRun(array $run): void
     {
-        $this->ensureRunsTable();
         $statement = $this->pdo->prepare('INSERT INTO opsync_runs (' . implode(', ', self::RUN_COLUMNS) . ') VALUES ('
             . implode(', ', array_fill(0, \count(self::RUN_COLUMNS), '?')) . ')');
         $statement->execute(array_map(static fn (string $c) => $run[$c], self::RUN_COLUMNS));
@@ -295,7 +295,6 @@ final class Store
      */
     public function lastRuns(int $limit): array
     {
-        $this->ensureRunsTable();
         $statement = $this->pdo->prepare('SELECT CAST(id AS CHAR) AS id, started_at, finished_at, host, mode, '
             . 'CAST(rows_checked AS CHAR) AS rows_checked, CAST(changed_rows AS CHAR) AS changed_rows, '
             . 'CAST(errors AS CHAR) AS errors, CAST(warnings AS CHAR) AS warnings, '
@@ -309,7 +308,6 @@ final class Store
     /** When the last sync (not a dry run) of either host finished, or null. */
     public function lastSyncAt(): ?string
     {
-        $this->ensureRunsTable();
         $last = $this->pdo->query("SELECT MAX(finished_at) FROM opsync_runs WHERE mode = 'sync'")->fetchColumn();
         return \is_string($last) && $last !== '' ? $last : null;
     }
@@ -317,7 +315,6 @@ final class Store
     /** @return ?array<string, string> one run with its report */
     public function run(int $id): ?array
     {
-        $this->ensureRunsTable();
         $statement = $this->pdo->prepare('SELECT CAST(id AS CHAR) AS id, started_at, host, mode, subject, report_text '
             . 'FROM opsync_runs WHERE id = ?');
         $statement->execute([$id]);
@@ -325,11 +322,21 @@ final class Store
         return \is_array($row) ? $row : null;
     }
 
-    /** Creates opsync's own tables (the addon's activation). */
+    /**
+     * Creates opsync's own tables, or adds what an earlier release's lack: the addon's
+     * activation and upgrade, the only times the drop-in changes the schema (a run needs
+     * SELECT, INSERT, UPDATE and DELETE only).
+     */
     public function createTables(): void
     {
         $this->pdo->exec(self::CREATE_CURSOR);
-        $this->ensureRunsTable();
+        $this->pdo->exec(self::CREATE_RUNS);
+        $present = $this->pdo->query('SHOW COLUMNS FROM opsync_runs')->fetchAll(PDO::FETCH_COLUMN);
+        foreach (self::RUNS_ADDED_COLUMNS as $column => $kind) {
+            if (!\in_array($column, $present, true)) {
+                $this->pdo->exec("ALTER TABLE opsync_runs ADD COLUMN $column $kind");
+            }
+        }
         $this->pdo->exec(self::CREATE_PROBLEMS);
         $this->pdo->exec(self::CREATE_STATE);
     }
@@ -348,18 +355,6 @@ final class Store
             $settings[(string) $setting] = (string) $value;
         }
         return $settings;
-    }
-
-    /** Creates the run history, or adds the columns a table from an earlier release lacks. */
-    private function ensureRunsTable(): void
-    {
-        $this->pdo->exec(self::CREATE_RUNS);
-        $present = $this->pdo->query('SHOW COLUMNS FROM opsync_runs')->fetchAll(PDO::FETCH_COLUMN);
-        foreach (self::RUNS_ADDED_COLUMNS as $column => $kind) {
-            if (!\in_array($column, $present, true)) {
-                $this->pdo->exec("ALTER TABLE opsync_runs ADD COLUMN $column $kind");
-            }
-        }
     }
 
     /**

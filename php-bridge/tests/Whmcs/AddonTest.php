@@ -59,9 +59,10 @@ final class AddonTest extends TestCase
         self::assertSame('success', json_decode($this->addon('echo json_encode(opsync_deactivate());'), true)['status']);
     }
 
-    public function testAnOlderRunHistoryGainsTheExitStatusAndStepColumns(): void
+    public function testTheUpgradeGivesAnOlderRunHistoryTheExitStatusAndStepColumns(): void
     {
         // The table as the first release created it, with one run in it.
+        $this->world->pdo()->exec('DROP TABLE opsync_runs');
         $this->world->pdo()->exec('CREATE TABLE opsync_runs (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, '
             . 'started_at VARCHAR(19) NOT NULL, finished_at VARCHAR(19) NOT NULL, host VARCHAR(16) NOT NULL, '
             . 'mode VARCHAR(8) NOT NULL, rows_checked INT NOT NULL, changed_rows INT NOT NULL, whmcs_updates INT NOT NULL, '
@@ -69,6 +70,8 @@ final class AddonTest extends TestCase
             . 'subject TEXT NOT NULL, report_text MEDIUMTEXT NOT NULL, report_html MEDIUMTEXT NOT NULL)');
         $this->world->pdo()->exec("INSERT INTO opsync_runs VALUES (NULL, '2026-01-01 00:00:00', '2026-01-01 00:00:05', "
             . "'whmcs', 'sync', 1, 0, 0, 0, 0, 0, 0, 'old', 'old', 'old')");
+        // WHMCS calls the upgrade when it finds the addon's version changed.
+        $this->addon('opsync_upgrade(["version" => "0.0.1"]);');
         [$status, , $err] = $this->world->domainSync();
         self::assertSame(0, $status, $err);
         $runs = $this->world->runs();

@@ -120,4 +120,40 @@ final class ShippedModuleTest extends TestCase
             $world->destroy();
         }
     }
+
+    public function testRunsNeedNoRightToChangeTheSchemaAndAMissingTableIsOneLine(): void
+    {
+        $world = new World('dml_only', self::rows(), self::domains(), null);
+        $user = 'opsync_dml_' . getmypid();
+        $root = World::connect('test');
+        try {
+            [$status, $out, $err] = $world->install();
+            self::assertSame(0, $status, $out . $err);
+            // The addon was activated (its tables created) with full rights; runs get only these.
+            foreach (['127.0.0.1', 'localhost'] as $host) {
+                $root->exec("CREATE USER '$user'@'$host' IDENTIFIED BY 'dml-password'");
+                $root->exec("GRANT SELECT, INSERT, UPDATE, DELETE ON `{$world->database}`.* TO '$user'@'$host'");
+            }
+            file_put_contents("{$world->root}/configuration.php", "<?php\n\$db_host = '127.0.0.1';\n\$db_port = '3306';\n"
+                . "\$db_username = '$user';\n\$db_password = 'dml-password';\n\$db_name = '{$world->database}';\n");
+            [$status, , $err] = $world->domainSync();
+            self::assertSame(0, $status, $err);
+            self::assertSame('Active|2027-06-01|2027-04-17|2027-04-17', $world->row(301));
+            self::assertSame(['sync'], array_column($world->runs(), 'mode'), 'the run is in the history');
+
+            $world->pdo()->exec('DROP TABLE opsync_problems');
+            [$status, $out, $err] = $world->domainSync();
+            self::assertSame(5, $status, $out . $err);
+            self::assertSame(
+                "opsync: the table opsync_problems is missing: activate the opsync addon in WHMCS (Setup > Addon Modules > "
+                    . "opsync > Activate), which creates its tables; runs need no right to create or change tables\n",
+                $err
+            );
+        } finally {
+            foreach (['127.0.0.1', 'localhost'] as $host) {
+                $root->exec("DROP USER IF EXISTS '$user'@'$host'");
+            }
+            $world->destroy();
+        }
+    }
 }

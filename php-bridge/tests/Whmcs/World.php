@@ -101,10 +101,25 @@ final class World
      */
     public function install(string ...$extra): array
     {
-        return self::run(array_merge(
+        $installed = self::run(array_merge(
             [PHP_BINARY, self::repository() . '/php-bridge/bin/opsync-whmcs-install.php', $this->root, '--lib', (string) getenv('OPSYNC_PHP_LIB')],
             $extra
         ));
+        if ($installed[0] === 0 && !\in_array('--dry-run', $extra, true)) {
+            $this->activate();
+        }
+        return $installed;
+    }
+
+    /** Activates the addon as an admin does (Setup > Addon Modules > Activate): its tables. */
+    public function activate(): void
+    {
+        [$status, $out, $err] = $this->insideWhmcs("require ROOTDIR . '/modules/addons/opsync/opsync.php';\n"
+            . 'echo json_encode(opsync_activate());');
+        $answer = json_decode($out, true);
+        if ($status !== 0 || ($answer['status'] ?? '') !== 'success') {
+            throw new \RuntimeException("the addon's activation failed: $out$err");
+        }
     }
 
     /**
@@ -344,7 +359,7 @@ final class World
         return $env;
     }
 
-    private static function connect(string $database): PDO
+    public static function connect(string $database): PDO
     {
         return new PDO("mysql:host=127.0.0.1;port=3306;dbname=$database;charset=utf8", 'root', '', [
             PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,

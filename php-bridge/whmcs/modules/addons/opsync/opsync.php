@@ -30,6 +30,12 @@ function opsync_activate(): array
     return Addon::activate(new WhmcsHost());
 }
 
+/** @param array<string, mixed> $vars WHMCS's (`version`: the version before) */
+function opsync_upgrade($vars): void
+{
+    Addon::upgrade(new WhmcsHost());
+}
+
 /** @return array{status: string, description: string} */
 function opsync_deactivate(): array
 {
