@@ -8,7 +8,7 @@ export CARGO_TERM_COLOR ?= never
 # Tests and the PHP face share one cache of the compiled engine.wasm.
 export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
-DEBIAN_PACKAGES := php-cli php-mysql php-sqlite3 php-curl phpunit
+DEBIAN_PACKAGES := php-cli php-cgi php-mysql php-sqlite3 php-curl phpunit php-codesniffer
 
 .PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint build rust-test js js-test php php-test report-test report-screenshot bless bench deb deb-test deb-package
 

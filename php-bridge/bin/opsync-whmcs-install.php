@@ -9,7 +9,10 @@
  *   WHMCS_ROOT/modules/addons/opsync/, outside the Openprovider module, which a module
  *   update replaces;
  * - DomainSync.php at the old cron's path, WHMCS_ROOT/modules/registrars/openprovider/cron/,
- *   keeping the file that was there as DomainSync.php.orig.
+ *   a shim that runs the addon's cron.php, keeping the module's own file byte for byte as
+ *   DomainSync.php.orig;
+ * - include/opsync-preload.h (the library's path, for ffi.preload) and private/ (the
+ *   Openprovider session, readable by its owner only).
  * Prints what it did and what is left to do by hand. With --dry-run it only says what it
  * would do. Exit status: 0 done, 2 a bad command line or a folder that is no WHMCS root,
  * 5 a file could not be written.
@@ -77,7 +80,9 @@ $tree = static function (string $from, string $to) use (&$copies): void {
 $tree("$bridge/src", "$addon/src");
 $copies[] = ["$bridge/include/opsync.h", "$addon/include/opsync.h"];
 $copies[] = ["$bridge/whmcs/modules/addons/opsync/opsync.php", "$addon/opsync.php"];
-$copies[] = ["$bridge/whmcs/modules/addons/opsync/hooks.php", "$addon/hooks.php"];
+foreach (['hooks.php', 'cron.php', 'delegate.php', 'preload.php'] as $file) {
+    $copies[] = ["$bridge/whmcs/modules/addons/opsync/$file", "$addon/$file"];
+}
 $copies[] = ["$bridge/INSTALL.md", "$addon/INSTALL.md"];
 if ($lib !== null) {
     $copies[] = [$lib, "$addon/lib/libopsync_php.so"];
@@ -105,14 +110,42 @@ foreach ($copies as [$from, $to]) {
 }
 $say("- $did the opsync addon (" . count($copies) . " files) into $addon");
 
+if ($lib !== null) {
+    // For a web server that preloads the engine (preload.php): where the library is.
+    $preload = "$addon/include/opsync-preload.h";
+    if (!$dryRun) {
+        $header = (string) file_get_contents("$bridge/include/opsync.h");
+        if (!is_dir(dirname($preload)) && !@mkdir(dirname($preload), 0755, true)) {
+            $fail('cannot create ' . dirname($preload), 5);
+        }
+        if (@file_put_contents($preload, "#define FFI_SCOPE \"OPSYNC\"\n#define FFI_LIB \"$addon/lib/libopsync_php.so\"\n$header") === false) {
+            $fail("cannot write $preload", 5);
+        }
+    }
+    $say("- " . ($dryRun ? 'would write' : 'wrote') . " $preload (for ffi.preload, INSTALL.md)");
+}
+// The Openprovider session token is kept here, readable by its owner only; a web server
+// that honours .htaccess serves nothing from it.
+if (!$dryRun) {
+    if (!is_dir("$addon/private") && !@mkdir("$addon/private", 0700, true)) {
+        $fail("cannot create $addon/private", 5);
+    }
+    @file_put_contents("$addon/private/.htaccess", "Require all denied\nDeny from all\n");
+}
+
+// The module's own DomainSync.php, kept byte for byte (a later module version's too).
 $existing = is_file($cron) ? (string) file_get_contents($cron) : null;
 if ($existing !== null && !str_contains($existing, MARKER)) {
-    if (is_file("$cron.orig")) {
-        $say("- kept $cron.orig from an earlier install; the DomainSync.php found there now is replaced");
+    $kept = "$cron.orig";
+    for ($n = 2; is_file($kept) && (string) file_get_contents($kept) !== $existing; $n++) {
+        $kept = "$cron.orig.$n";
+    }
+    if (is_file($kept)) {
+        $say("- the Openprovider module's DomainSync.php is kept as $kept already; replaced it with opsync's again");
     } else {
-        $say('- ' . ($dryRun ? 'would keep' : 'kept') . " the Openprovider module's DomainSync.php as $cron.orig");
-        if (!$dryRun && !@rename($cron, "$cron.orig")) {
-            $fail("cannot rename $cron to $cron.orig", 5);
+        $say('- ' . ($dryRun ? 'would keep' : 'kept') . " the Openprovider module's DomainSync.php as $kept");
+        if (!$dryRun && !@rename($cron, $kept)) {
+            $fail("cannot rename $cron to $kept", 5);
         }
     }
 }
@@ -128,9 +161,10 @@ $say('Left to do by hand:');
 $say('1. In WHMCS: Setup > Addon Modules > opsync > Activate, then Configure (empty settings follow');
 $say("   the Openprovider module's advanced configuration) and give your admin role access.");
 $say('2. Look first: Addons > opsync > Plan, or:');
-$say("   php -q $cron --dry-run");
-$say('3. Schedule it (the old crontab line keeps working), e.g. every 10 minutes:');
-$say("   */10 * * * * php -q $cron");
+$say("   php -q $addon/cron.php --dry-run");
+$say("3. Schedule opsync's own entry point (an update of the Openprovider module does not touch it;");
+$say('   a crontab that runs the old DomainSync.php keeps working until such an update), e.g.:');
+$say("   */10 * * * * php -q $addon/cron.php");
 $say("4. Switch WHMCS's own domain sync off (Setup > Automation Settings), or delegate the module's");
 $say("   openprovider_Sync to opsync: see $addon/INSTALL.md.");
 exit(0);

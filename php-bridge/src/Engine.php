@@ -27,6 +27,9 @@ final class Engine
     public const MODE_FFI = 'ffi';
     public const MODE_COMMAND = 'command';
 
+    /** The FFI scope `preload.php` declares (`FFI_SCOPE` in `include/opsync-preload.h`). */
+    public const FFI_SCOPE = 'OPSYNC';
+
     private const OK = 0;
     private const INVALID = 1;
 
@@ -58,6 +61,11 @@ final class Engine
             }
         }
         $binary ??= self::env('OPSYNC_BIN') ?? self::onPath('opsync');
+        if (!\function_exists('proc_open')) {
+            // A disabled function does not exist for PHP 8: calling it would be an Error.
+            $problems[] = 'the opsync command cannot be started: proc_open is disabled on this server (disable_functions)';
+            throw new EngineUnavailable('The opsync engine is unavailable: ' . implode('; ', $problems));
+        }
         if ($binary !== null && is_file($binary) && is_executable($binary)) {
             $this->binary = $binary;
             $this->mode = self::MODE_COMMAND;
@@ -209,10 +217,24 @@ final class Engine
         if (!is_file($library)) {
             throw new EngineUnavailable("the opsync library $library does not exist");
         }
+        // Preloaded for a web server (preload.php, opcache.preload): the scope it declared.
+        try {
+            return FFI::scope(self::FFI_SCOPE);
+        } catch (\Throwable) {
+            // Not preloaded: load it here, where PHP's ffi.enable allows it.
+        }
         $header = file_get_contents(__DIR__ . '/../include/opsync.h');
         try {
             return FFI::cdef((string) $header, $library);
         } catch (\Throwable $e) {
+            if (ini_get('ffi.enable') === 'preload' && PHP_SAPI === 'cgi-fcgi' && !isset($_SERVER['REQUEST_METHOD'])) {
+                throw new EngineUnavailable('FFI is off for php-cgi (ffi.enable=preload allows it for php only): run the '
+                    . 'cron with php, or with php-cgi -d ffi.enable=1');
+            }
+            if (ini_get('ffi.enable') === 'preload' && PHP_SAPI !== 'cli') {
+                throw new EngineUnavailable('FFI is off for this web server (ffi.enable=preload allows it on the command '
+                    . 'line, and here only for the preloaded engine: see preload.php)');
+            }
             throw new EngineUnavailable('FFI cannot load the opsync library: ' . $e->getMessage());
         }
     }

@@ -33,6 +33,15 @@ pub(crate) fn hours_before(start: NaiveDateTime, hours: u64, ms: u64) -> String 
         .to_string()
 }
 
+/// Milliseconds as people read them: `25 s`, `2.5 s`.
+pub(crate) fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
+}
+
 /// The steps of a run, one after the other.
 #[derive(Debug, Default)]
 pub(crate) struct Steps {

@@ -359,6 +359,16 @@ impl Run {
             Some((id, answer)) => self.answered(id, answer, body),
         }
         self.settle();
+        if let Some(deadline) = self.options.deadline_ms {
+            if self.now_ms >= deadline && self.fatal.is_none() && self.outcome.is_none() {
+                self.fail(format!(
+                    "the run reached its time limit ({}) before it finished; nothing after that \
+                     point was done",
+                    clock::seconds(deadline)
+                ));
+                self.settle();
+            }
+        }
         Ok(self.outputs())
     }
 
@@ -388,7 +398,12 @@ impl Run {
             wake_at_ms: if outcome.is_some() {
                 None
             } else {
-                self.api.wake_at()
+                // A time limit wakes the run too, if no answer comes first.
+                let deadline = self.options.deadline_ms.filter(|_| self.fatal.is_none());
+                match (self.api.wake_at(), deadline) {
+                    (Some(a), Some(d)) => Some(a.min(d)),
+                    (a, d) => a.or(d),
+                }
             },
             outcome,
         }

@@ -78,6 +78,10 @@ pub struct Options {
     pub domain_id: Option<u64>,
     /// Probe the API's behaviours too (mode `check`).
     pub live_api: bool,
+    /// Stop at this many milliseconds after the start, finished or not (a web page's time
+    /// limit): nothing more is asked, the lock goes, the outcome says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 /// The host's facts a run starts from.

@@ -5,9 +5,11 @@ declare(strict_types=1);
 namespace Opsync\Whmcs;
 
 /**
- * The addon's admin page, as HTML: what a run just did, the settings in effect and where
- * each came from, the "Plan" and "Sync now" buttons, the last runs of both hosts, and one
- * run's report. Everything that came from the database or Openprovider is escaped.
+ * The addon's admin page, as HTML: what a plan just found, what was handed to cron and
+ * where it stands, what the module's files say, the settings in effect and where each
+ * came from, the buttons, the last runs of both hosts, and one run's report. Everything
+ * that came from the database, the files or Openprovider is escaped. Its forms post to
+ * the page; WHMCS adds its CSRF token to them, and the page checks it.
  */
 final class AddonPage
 {
@@ -28,6 +30,9 @@ final class AddonPage
     public function outcome(string $action, RunOutcome $outcome): void
     {
         $title = $action === 'plan' ? 'Plan: what a sync would change (nothing was written)' : 'Sync done';
+        if ($outcome->exitStatus() === 5) {
+            $title = $action === 'plan' ? 'The plan did not complete' : 'The sync did not complete';
+        }
         $lines = $outcome->lines();
         if ($outcome->mailed()) {
             array_unshift($lines, 'The report was mailed to the admins with System emails.');
@@ -36,14 +41,79 @@ final class AddonPage
         $held = $outcome->held();
         $report = $outcome->report() ?? ['subject' => implode(' ', $outcome->lines()), 'text' => ''];
         $release = $held
-            ? '<p>If the changes below are right, release one run:</p><form method="post" action="' . self::e($this->moduleLink) . '">'
-                . '<input type="hidden" name="opsync_action" value="sync_release">'
-                . '<button type="submit" class="btn btn-danger">Sync now, releasing the brake once</button></form>'
+            ? '<p>If the changes below are right, release one run:</p>'
+                . $this->button('sync_release', 'Sync at the next cron run, releasing the brake once', 'btn-danger')
             : '';
+        $again = $outcome->exitStatus() === 5 ? '<p>' . $this->button('plan_queued', 'Plan at the next cron run instead', 'btn-default') . '</p>' : '';
         $this->parts[] = '<div class="alert ' . ($held ? 'alert-warning' : 'alert-info') . '"><h3>' . self::e($title) . '</h3><p><strong>'
             . self::e($report['subject']) . '</strong></p>'
-            . ($mail !== '' ? '<p>' . self::e($mail) . '</p>' : '') . $release
+            . ($mail !== '' ? '<p>' . self::e($mail) . '</p>' : '') . $release . $again
             . '<pre style="white-space:pre-wrap">' . self::e($report['text']) . '</pre></div>';
+    }
+
+    /** @param list<array{level: string, text: string}> $found what the module's files say */
+    public function moduleFiles(array $found): void
+    {
+        foreach ($found as $f) {
+            $this->parts[] = '<div class="alert ' . ($f['level'] === 'warning' ? 'alert-warning' : 'alert-info') . '">'
+                . self::e($f['text']) . '</div>';
+        }
+    }
+
+    /** The engine cannot run in this web request: one line on why, and what to configure. */
+    public function engineUnavailable(string $why): void
+    {
+        $this->parts[] = '<div class="alert alert-warning"><p>opsync cannot run inside this web request (' . self::e($why)
+            . '). Plan and Sync are handed to the next cron run, and this page shows where they stand. To plan here, '
+            . 'preload the engine for the web server: INSTALL.md, "The admin page under PHP-FPM or Apache".</p></div>';
+    }
+
+    /**
+     * Where the page's last request stands: waiting for a cron run, a run going on, and
+     * what the last carried-out request came to (a plan's report is shown in full).
+     *
+     * @param ?array<string, mixed> $queued
+     * @param ?array<string, mixed> $done
+     */
+    public function queue(?array $queued, bool $going, ?array $done): void
+    {
+        $names = ['plan' => 'A plan', 'sync' => 'A sync', 'sync_release' => 'A sync releasing the brake once'];
+        if ($queued !== null) {
+            $this->parts[] = '<div class="alert alert-info"><p>' . self::e(($names[$queued['what'] ?? ''] ?? 'A run')
+                . ' was handed to the next cron run at ' . ($queued['queued_at'] ?? '?') . '. WHMCS\'s own cron carries it out '
+                . 'after its next run (the AfterCronJob hook), and so does opsync\'s cron.php from your crontab, whichever comes first.')
+                . '</p>' . $this->button('cancel', 'Cancel it', 'btn-default') . '</div>';
+        }
+        if ($going) {
+            $this->parts[] = '<div class="alert alert-info"><p>A run is going on now. Reload this page to see it end.</p></div>';
+        }
+        if ($done !== null) {
+            $lines = implode(' ', array_map('strval', (array) ($done['lines'] ?? [])));
+            $this->parts[] = '<div class="alert alert-' . ((int) ($done['exit_status'] ?? 0) === 0 ? 'success' : 'warning') . '"><p>'
+                . self::e(($names[$done['what'] ?? ''] ?? 'A run') . ' asked for at ' . ($done['queued_at'] ?? '?')
+                    . ' ended at ' . ($done['finished_at'] ?? '?') . ' with exit status ' . ($done['exit_status'] ?? '?') . '.')
+                . '</p>' . (($done['subject'] ?? '') !== '' ? '<p><strong>' . self::e((string) $done['subject']) . '</strong></p>' : '')
+                . ($lines !== '' ? '<p>' . self::e($lines) . '</p>' : '')
+                . (($done['what'] ?? '') === 'plan' && ($done['text'] ?? '') !== ''
+                    ? '<pre style="white-space:pre-wrap">' . self::e((string) $done['text']) . '</pre>' : '')
+                . '</div>';
+        }
+    }
+
+    /** The buttons: a plan here when the engine runs in this request, else at the next cron run; a sync always there. */
+    public function buttons(bool $planHere): void
+    {
+        $this->parts[] = '<p>' . ($planHere
+                ? $this->button('plan', 'Plan (change nothing)', 'btn-default')
+                : $this->button('plan_queued', 'Plan at the next cron run', 'btn-default'))
+            . ' ' . $this->button('sync', 'Sync at the next cron run', 'btn-primary') . '</p>';
+    }
+
+    private function button(string $action, string $label, string $class): string
+    {
+        return '<form method="post" action="' . self::e($this->moduleLink) . '" style="display:inline">'
+            . '<input type="hidden" name="opsync_action" value="' . self::e($action) . '">'
+            . '<button type="submit" class="btn ' . $class . '">' . self::e($label) . '</button></form>';
     }
 
     public function settings(Settings $settings): void
@@ -57,13 +127,7 @@ final class AddonPage
             . '(the opsync addon, the Openprovider module, or opsync\'s default) and what it does. '
             . self::e((string) ($settings->read['brake'] ?? '')) . '</p>'
             . '<table class="table table-condensed"><tr><th>Setting</th><th>Value</th><th>From</th><th>What it does</th></tr>'
-            . $rows . '</table>'
-            . '<form method="post" action="' . self::e($this->moduleLink) . '" style="display:inline">'
-            . '<input type="hidden" name="opsync_action" value="plan">'
-            . '<button type="submit" class="btn btn-default">Plan (change nothing)</button></form> '
-            . '<form method="post" action="' . self::e($this->moduleLink) . '" style="display:inline">'
-            . '<input type="hidden" name="opsync_action" value="sync">'
-            . '<button type="submit" class="btn btn-primary">Sync now</button></form>';
+            . $rows . '</table>';
     }
 
     /** @param list<array<string, string>> $runs newest first */

@@ -8,8 +8,10 @@ use Opsync\Engine;
 use Opsync\OpsyncException;
 
 /**
- * `php modules/registrars/openprovider/cron/DomainSync.php [--dry-run] [--batch N] [--all]
- * [--allow-mass-change] [--verbose]`: the drop-in at the old cron's path. Exit status as
+ * `php modules/addons/opsync/cron.php [--dry-run] [--batch N] [--all] [--allow-mass-change]
+ * [--verbose]` (or the old cron's path, modules/registrars/openprovider/cron/DomainSync.php,
+ * which runs it): the drop-in's command line. A plain run first carries out what the addon
+ * page handed to cron. Exit status as
  * `opsync sync`: 0 the run completed (per-domain problems are in the report), 2 a bad
  * command line, 4 another run holds the lock, 5 the run could not complete (the one line
  * says why), 8 the mass-change brake held the run.
@@ -21,7 +23,7 @@ final class Cli
     public const EXIT_NOT_COMPLETED = 5;
 
     public const USAGE = <<<'TXT'
-        Usage: php DomainSync.php [--dry-run] [--batch N] [--all] [--allow-mass-change] [--verbose]
+        Usage: php -q modules/addons/opsync/cron.php [--dry-run] [--batch N] [--all] [--allow-mass-change] [--verbose]
 
         Syncs the WHMCS domains of the Openprovider registrar with Openprovider (opsync).
         Openprovider leads status, expiry date and due date; WHMCS leads auto-renew and ID
@@ -36,7 +38,9 @@ final class Cli
           --verbose   say what happens, on standard error
 
         A run in which more domains would change than the mass-change brake allows (the
-        addon's settings) writes nothing and reports what it would have changed.
+        addon's settings) writes nothing and reports what it would have changed. A run
+        without options first carries out what the addon page handed to cron (a plan, or a
+        sync: then that is this run's sync).
 
         Exit status: 0 the run completed, 4 another run holds the lock, 5 it could not
         complete, 8 the mass-change brake held the run.
@@ -96,13 +100,22 @@ final class Cli
             $store = new Store($pdo, $host);
             $settings = Settings::read($host, $store, $engine, getenv());
             $runner = new Runner($host, $engine, $settings, $say);
-            $outcome = new RunOutcome($runner->run($runner->start($mode, $options)));
-        } catch (OpsyncException | \PDOException | \JsonException $e) {
-            return self::fail($err, $e->getMessage(), self::EXIT_NOT_COMPLETED);
+            $outcome = null;
+            if ($mode === 'sync' && $options === []) {
+                // A plain cron run first carries out what the addon page handed to cron; a
+                // sync asked for there is this run's sync.
+                $queued = Addon::carryOutQueued($store, $runner);
+                if ($queued !== null) {
+                    if ($say !== null) {
+                        $say("carried out the {$queued[0]['what']} asked for on the addon page at {$queued[0]['queued_at']}");
+                    }
+                    $outcome = $queued[0]['what'] === 'plan' ? null : $queued[1];
+                }
+            }
+            $outcome ??= new RunOutcome($runner->run($runner->start($mode, $options)));
         } catch (\Throwable $e) {
-            // A bug: still one line, with where it happened, and the status cron reports.
-            $where = basename($e->getFile()) . ':' . $e->getLine();
-            return self::fail($err, 'failed unexpectedly (' . $e::class . " at $where): " . $e->getMessage(), self::EXIT_NOT_COMPLETED);
+            // One line, with where it happened when it is a bug, and the status cron reports.
+            return self::fail($err, Addon::line($e), self::EXIT_NOT_COMPLETED);
         }
         $report = $outcome->report();
         // Under cron, a run with nothing to say prints nothing (cron mails any output).

@@ -47,4 +47,10 @@ interface Host
 
     /** The admin area's folder under the System URL (`$customadminpath`, default `admin`). */
     public function adminFolder(): string;
+
+    /**
+     * WHMCS's CSRF check of an admin POST (`check_token('WHMCS.admin.default')`): it stops
+     * the request when the form's token is wrong, so returning means it was right.
+     */
+    public function checkToken(): void;
 }

@@ -5,7 +5,6 @@ declare(strict_types=1);
 namespace Opsync\Whmcs;
 
 use Opsync\Engine;
-use Opsync\OpsyncException;
 
 /**
  * WHMCS's own domain sync asks a registrar module about one domain at a time
@@ -47,8 +46,9 @@ final class RegistrarSync
             $runner = new Runner($host, $engine, $settings);
             $outcome = $runner->run($runner->start($mode, ['domain_id' => (int) ($params['domainid'] ?? 0)]));
             return \is_array($outcome['answer'] ?? null) ? $outcome['answer'] : [];
-        } catch (OpsyncException | \PDOException | \JsonException | \Error $e) {
-            return ['error' => 'opsync: ' . $e->getMessage()];
+        } catch (\Throwable $e) {
+            // WHMCS shows an error answer beside the domain; nothing is thrown at it.
+            return ['error' => 'opsync: ' . Addon::line($e)];
         }
     }
 }

@@ -17,6 +17,9 @@ use Opsync\InvalidRequest;
  */
 final class Settings
 {
+    /** The addon's private folder, relative to the WHMCS root. */
+    public const PRIVATE_DIR = '/modules/addons/opsync/private';
+
     /** The advanced configuration, relative to the WHMCS root. */
     public const ADVANCED_FILE = '/modules/registrars/openprovider/configuration/advanced-module-configurations.php';
 
@@ -54,9 +57,11 @@ final class Settings
             throw new SettingsError(preg_replace('/\Asettings: /', '', $e->getMessage()) ?? $e->getMessage());
         }
         $username = (string) ($raw['api']['username'] ?? '');
+        // The session token, in the addon's own folder (made private by the installer),
+        // never in the system's shared temp folder.
         $tokenCache = ($env['OPSYNC_TOKEN_CACHE'] ?? '') !== ''
             ? $env['OPSYNC_TOKEN_CACHE']
-            : sys_get_temp_dir() . '/opsync-' . sha1($read['api_url'] . '|' . $username) . '.token.json';
+            : $host->rootDir() . self::PRIVATE_DIR . '/token-' . sha1($read['api_url'] . '|' . $username) . '.json';
         return new self($raw, $read, $tokenCache);
     }
 

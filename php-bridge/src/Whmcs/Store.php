@@ -49,6 +49,9 @@ final class Store
     private const CREATE_STATE = 'CREATE TABLE IF NOT EXISTS opsync_state ('
         . 'name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL)';
     private const STILL_OPEN_MAILED_AT = 'still_open_mailed_at';
+    /** A run the admin page handed to the next cron run, and what became of the last one. */
+    private const QUEUED = 'queued';
+    private const DONE = 'last_request';
 
     /** Columns the run history gained after its first release, added to an older table. */
     private const RUNS_ADDED_COLUMNS = ['exit_status' => 'INT NULL', 'steps' => 'TEXT NULL'];
@@ -320,6 +323,90 @@ final class Store
         $statement->execute([$id]);
         $row = $statement->fetch(PDO::FETCH_ASSOC);
         return \is_array($row) ? $row : null;
+    }
+
+    /**
+     * Hands a run to the next cron run (the addon page's Plan and Sync when the page
+     * cannot or should not run it): `what` (`plan`, `sync`, `sync_release`) and when. A
+     * later request replaces an earlier one still waiting.
+     */
+    public function queue(string $what, string $at): void
+    {
+        $this->putState(self::QUEUED, json_encode(['what' => $what, 'queued_at' => $at], JSON_THROW_ON_ERROR));
+    }
+
+    /** @return ?array{what: string, queued_at: string} the request waiting for a cron run */
+    public function queued(): ?array
+    {
+        return $this->stateJson(self::QUEUED);
+    }
+
+    /**
+     * Takes the waiting request, if any, so that one cron run alone carries it out.
+     *
+     * @return ?array{what: string, queued_at: string}
+     */
+    public function takeQueued(): ?array
+    {
+        return $this->transaction(function (): ?array {
+            $select = $this->pdo->prepare('SELECT CAST(value AS CHAR) FROM opsync_state WHERE name = ? FOR UPDATE');
+            $select->execute([self::QUEUED]);
+            $value = $select->fetchColumn();
+            if (!\is_string($value)) {
+                return null;
+            }
+            $this->pdo->prepare('DELETE FROM opsync_state WHERE name = ?')->execute([self::QUEUED]);
+            $request = json_decode($value, true);
+            return \is_array($request) ? $request : null;
+        });
+    }
+
+    /** Drops the waiting request (the page's Cancel). */
+    public function cancelQueued(): void
+    {
+        $this->pdo->prepare('DELETE FROM opsync_state WHERE name = ?')->execute([self::QUEUED]);
+    }
+
+    /**
+     * What became of the last request from the page: the request, when it ended, the
+     * outcome's exit status, lines and report (a plan's report is kept nowhere else).
+     *
+     * @param array<string, mixed> $done
+     */
+    public function storeDone(array $done): void
+    {
+        $this->putState(self::DONE, json_encode($done, JSON_THROW_ON_ERROR | JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES));
+    }
+
+    /** @return ?array<string, mixed> {@see storeDone()} */
+    public function done(): ?array
+    {
+        return $this->stateJson(self::DONE);
+    }
+
+    /** Whether a run of either host holds the run lock now. */
+    public function runGoingOn(): bool
+    {
+        $used = $this->pdo->query("SELECT IS_USED_LOCK(CONCAT('opsync_sync:', DATABASE()))")->fetchColumn();
+        return $used !== null && $used !== false;
+    }
+
+    private function putState(string $name, string $value): void
+    {
+        $this->transaction(function () use ($name, $value): void {
+            $this->pdo->prepare('DELETE FROM opsync_state WHERE name = ?')->execute([$name]);
+            $this->pdo->prepare('INSERT INTO opsync_state (name, value) VALUES (?, ?)')->execute([$name, $value]);
+        });
+    }
+
+    /** @return ?array<string, mixed> */
+    private function stateJson(string $name): ?array
+    {
+        $select = $this->pdo->prepare('SELECT CAST(value AS CHAR) FROM opsync_state WHERE name = ?');
+        $select->execute([$name]);
+        $value = $select->fetchColumn();
+        $decoded = \is_string($value) ? json_decode($value, true) : null;
+        return \is_array($decoded) ? $decoded : null;
     }
 
     /**

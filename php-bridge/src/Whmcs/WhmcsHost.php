@@ -73,8 +73,26 @@ final class WhmcsHost implements Host
 
     public function adminFolder(): string
     {
-        // configuration.php's $customadminpath, a global once WHMCS has loaded it.
-        $path = $GLOBALS['customadminpath'] ?? '';
+        // WHMCS 8 reads configuration.php's $customadminpath inside its application object
+        // and offers it as \App::get_admin_folder_name(); older code set a global.
+        $path = null;
+        if (\is_callable(['\\App', 'get_admin_folder_name'])) {
+            try {
+                $path = \App::get_admin_folder_name();
+            } catch (\Throwable) {
+                $path = null;
+            }
+        }
+        $path ??= $GLOBALS['customadminpath'] ?? null;
         return \is_string($path) && trim($path, '/ ') !== '' ? trim($path, '/ ') : 'admin';
+    }
+
+    public function checkToken(): void
+    {
+        if (!\function_exists('check_token')) {
+            // Outside WHMCS's admin area nothing could have set a token: refuse the POST.
+            throw new \RuntimeException("WHMCS's CSRF check (check_token) is not available here: nothing was done");
+        }
+        check_token('WHMCS.admin.default');
     }
 }

@@ -49,7 +49,7 @@ final class AddonTest extends TestCase
         self::assertSame(
             ['sync_status', 'sync_expiry_date', 'expiry_source', 'sync_due_date', 'due_date_offset_days',
                 'due_date_max_shift_days', 'sync_auto_renew', 'sync_whois_privacy', 'protected_statuses',
-                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'send_empty', 'repeat_still_open_hours', 'run_from_cron',
+                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'min_age_hours', 'send_empty', 'repeat_still_open_hours', 'run_from_cron',
                 'cron_interval_hours'],
             array_keys($config['fields'])
         );
@@ -107,20 +107,58 @@ final class AddonTest extends TestCase
         self::assertStringNotContainsString('<script>', $html . $report);
     }
 
-    public function testPlanWritesNothingAndSyncNowSyncs(): void
+    /** The page after posting `$action` with the token the admin area put into its forms. */
+    private function post(string $action, bool $token = true): string
+    {
+        $session = $token ? '$_SESSION["standin_token"] = "t0k3n"; $_POST["token"] = "t0k3n"; ' : '$_POST["token"] = "forged"; ';
+        return $this->addon($session . '$_POST["opsync_action"] = "' . $action . '"; opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
+    }
+
+    public function testPlanRunsOnThePageAndSyncIsHandedToTheNextCronRun(): void
     {
         $before = $this->world->allRows();
-        $plan = $this->addon('$_POST["opsync_action"] = "plan"; opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
+        $plan = $this->post('plan');
         self::assertStringContainsString('Plan: what a sync would change (nothing was written)', $plan);
         self::assertStringContainsString('[dry run] Domain Synchronisation Report: 8 domains would change', $plan);
         self::assertSame($before, $this->world->allRows());
         self::assertSame([], $this->world->mails(), 'a plan mails nothing');
 
-        $sync = $this->addon('$_POST["opsync_action"] = "sync"; opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
-        self::assertStringContainsString('Sync done', $sync);
-        self::assertStringContainsString('The report was mailed to the admins with System emails.', $sync);
+        $sync = $this->post('sync');
+        self::assertStringContainsString('A sync was handed to the next cron run at ', $sync);
+        self::assertStringContainsString('name="opsync_action" value="cancel"', $sync);
+        self::assertSame($before, $this->world->allRows(), 'the page itself syncs nothing');
+
+        // WHMCS's cron runs; the hook carries the sync out (run_from_cron is off: only the request).
+        [$status, , $err] = $this->world->insideWhmcs("require ROOTDIR . '/modules/addons/opsync/hooks.php';\nstandin_run_hook('AfterCronJob');");
+        self::assertSame(0, $status, $err);
         self::assertSame('Active|2027-11-27|2027-11-17|2027-11-17', $this->world->row(104));
         self::assertSame(['sync'], array_column($this->world->runs(), 'mode'), 'a plan records nothing');
+        self::assertCount(1, $this->world->mails(), 'the sync mailed its report');
+        $page = $this->addon('opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
+        self::assertMatchesRegularExpression('/A sync asked for at [0-9: -]+ ended at [0-9: -]+ with exit status 0\./', $page);
+        self::assertStringNotContainsString('was handed to the next cron run', $page, 'nothing waits any more');
+    }
+
+    public function testAPlanHandedToCronIsCarriedOutByTheCronEntryAndShownOnThePage(): void
+    {
+        self::assertStringContainsString('A plan was handed to the next cron run', $this->post('plan_queued'));
+        $before = $this->world->allRows();
+        [$status, , $err] = $this->world->domainSync(['--verbose']);
+        self::assertSame(0, $status, $err);
+        self::assertStringContainsString('opsync: carried out the plan asked for on the addon page at ', $err);
+        // After the plan, the cron run did its own sync.
+        self::assertNotSame($before, $this->world->allRows());
+        $page = $this->addon('opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
+        self::assertMatchesRegularExpression('/A plan asked for at [0-9: -]+ ended at [0-9: -]+ with exit status 0\./', $page);
+        self::assertStringContainsString('[dry run] Domain Synchronisation Report: 8 domains would change', $page, "the plan's report");
+    }
+
+    public function testAForgedPostIsStoppedBeforeAnythingHappens(): void
+    {
+        $forged = $this->post('sync_release', false);
+        self::assertStringContainsString('STAND-IN check_token', $forged);
+        self::assertStringNotContainsString('handed to the next cron run', $forged);
+        self::assertSame([], $this->world->texts("SELECT name FROM opsync_state WHERE name = 'queued'"), 'nothing was queued');
     }
 
     public function testTheCronHookRunsOnlyWhenAskedAndAtMostOncePerInterval(): void

@@ -35,11 +35,15 @@ final class DropInTest extends TestCase
 
     public function testTheInstallerPutsEverythingInPlaceAndKeepsTheOldCron(): void
     {
+        $original = (string) file_get_contents(__DIR__ . '/../standin/modules/registrars/openprovider/cron/DomainSync.php');
         $world = $this->world('install');
         $cron = "{$world->root}/modules/registrars/openprovider/cron";
-        self::assertStringContainsString('has_domains_to_process', (string) file_get_contents("$cron/DomainSync.php.orig"));
+        self::assertSame($original, file_get_contents("$cron/DomainSync.php.orig"), "the module's file, byte for byte");
+        self::assertSame(0700, fileperms("{$world->root}/modules/addons/opsync/private") & 0777, 'the token folder is private');
+        self::assertStringContainsString('#define FFI_LIB "' . "{$world->root}/modules/addons/opsync/lib/libopsync_php.so" . '"',
+            (string) file_get_contents("{$world->root}/modules/addons/opsync/include/opsync-preload.h"));
         self::assertStringContainsString("opsync, at the path of the Openprovider module's old DomainSync.php cron", (string) file_get_contents("$cron/DomainSync.php"));
-        foreach (['opsync.php', 'hooks.php', 'INSTALL.md', 'src/autoload.php', 'src/Engine.php', 'src/Whmcs/WhmcsHost.php', 'include/opsync.h', 'lib/libopsync_php.so'] as $file) {
+        foreach (['opsync.php', 'hooks.php', 'cron.php', 'delegate.php', 'preload.php', 'INSTALL.md', 'src/autoload.php', 'src/Engine.php', 'src/Whmcs/WhmcsHost.php', 'include/opsync.h', 'lib/libopsync_php.so'] as $file) {
             self::assertFileExists("{$world->root}/modules/addons/opsync/$file");
         }
         // Installing again (an upgrade) keeps the module's file, not ours, as the .orig.
@@ -47,6 +51,50 @@ final class DropInTest extends TestCase
         self::assertSame(0, $status);
         self::assertStringContainsString('has_domains_to_process', (string) file_get_contents("$cron/DomainSync.php.orig"));
         self::assertStringContainsString('Left to do by hand', $out);
+    }
+
+    public function testAModuleUpdateThatPutsItsCronBackIsNamedOnThePageAndTheAddonsEntryPointStillRuns(): void
+    {
+        $world = $this->world('module_update');
+        $cron = "{$world->root}/modules/registrars/openprovider/cron/DomainSync.php";
+        // Before: the old crontab line runs opsync through the shim.
+        [$status, , $err] = $world->domainSync(['--dry-run']);
+        self::assertSame(0, $status, $err);
+        // The module's updater copies its tree back (`cp -r`): its own, broken, cron file.
+        copy(__DIR__ . '/../standin/modules/registrars/openprovider/cron/DomainSync.php', $cron);
+        [$status, $out] = World::run([PHP_BINARY, $cron], $world->env([]));
+        self::assertStringContainsString('has_domains_to_process', $out, 'the old path now runs the broken script');
+        [$status, $out, $err] = $world->insideWhmcs("require ROOTDIR . '/modules/addons/opsync/opsync.php';\n"
+            . 'opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
+        self::assertSame(0, $status, $err);
+        self::assertStringContainsString('An update of the Openprovider module put its own cron/DomainSync.php back', $out);
+        self::assertStringContainsString("{$world->root}/modules/addons/opsync/cron.php", $out);
+        // opsync's own entry point is where the update does not reach.
+        [$status, , $err] = World::run([PHP_BINARY, "{$world->root}/modules/addons/opsync/cron.php", '--dry-run'], $world->env([]));
+        self::assertSame(0, $status, $err);
+        self::assertSame(['dry-run', 'dry-run'], array_column($world->runs(), 'mode'));
+        // Installing again puts the shim back and keeps the module's file once.
+        [$status] = $world->install();
+        self::assertSame(0, $status);
+        self::assertFileDoesNotExist("$cron.orig.2", 'the same file is not kept twice');
+        self::assertStringContainsString(\Opsync\Whmcs\ModuleFiles::SHIM_MARKER, (string) file_get_contents($cron));
+    }
+
+    public function testTheCronRunsFromPhpCgiAsCrontabsOftenCallIt(): void
+    {
+        // Debian's php-cgi (make test installs it).
+        $cgi = trim((string) shell_exec('command -v php-cgi'));
+        self::assertNotSame('', $cgi, 'php-cgi is missing (apt-get install php-cgi)');
+        $world = $this->world('cgi');
+        $cron = "{$world->root}/modules/addons/opsync/cron.php";
+        // FFI is for `php` only under the default ffi.enable=preload: one line says what to do.
+        [$status, $out, $err] = World::run([$cgi, '-q', $cron, '--dry-run'], $world->env(['OPSYNC_ENGINE' => 'ffi']));
+        self::assertSame(5, $status, $out . $err);
+        self::assertStringContainsString('FFI is off for php-cgi (ffi.enable=preload allows it for php only): run the cron with php, or with php-cgi -d ffi.enable=1', $out . $err);
+        // As the line says; the arguments arrive as on the command line (php-cgi hands them over as the query).
+        [$status, $out, $err] = World::run([$cgi, '-d', 'ffi.enable=1', '-q', $cron, '--dry-run'], $world->env(['OPSYNC_ENGINE' => 'ffi']));
+        self::assertSame(0, $status, $out . $err);
+        self::assertSame(['dry-run'], array_column($world->runs(), 'mode'));
     }
 
     public function testTheInstallerRefusesAFolderThatIsNoWhmcsAndADryRunWritesNothing(): void

@@ -13,7 +13,12 @@
  * - `localAPI('SendAdminEmail', ...)`: recorded as one JSON line in ROOTDIR/standin-mail.jsonl
  *   (WHMCS would mail the admins of the given `type`); while ROOTDIR/standin-mail-refused
  *   exists, answered with an error holding its text, as WHMCS answers when its mail fails;
- * - `add_hook(...)`: registered; `standin_run_hook($name, $vars)` (not WHMCS's) runs them.
+ * - `add_hook(...)`: registered; `standin_run_hook($name, $vars)` (not WHMCS's) runs them;
+ * - `check_token('WHMCS.admin.default')`: stops the request (HTTP 403) unless the POST's
+ *   `token` is the one the admin area put into its forms (the stand-in's admin page keeps it
+ *   in the session), as WHMCS's check stops a forged admin POST;
+ * - `\App::get_admin_folder_name()`: `$customadminpath` of configuration.php, read inside
+ *   the method as WHMCS 8 does (no global is set), `admin` when it is not set.
  */
 
 declare(strict_types=1);
@@ -52,6 +57,28 @@ namespace WHMCS\Database {
 }
 
 namespace {
+    final class App
+    {
+        public static function get_admin_folder_name(): string
+        {
+            $customadminpath = null;
+            $db_host = $db_port = $db_username = $db_password = $db_name = null;
+            require ROOTDIR . '/configuration.php';
+            return is_string($customadminpath) && trim($customadminpath, '/ ') !== '' ? trim($customadminpath, '/ ') : 'admin';
+        }
+    }
+
+    function check_token($type = 'WHMCS.default')
+    {
+        $expected = $_SESSION['standin_token'] ?? null;
+        if (!is_string($expected) || !hash_equals($expected, (string) ($_POST['token'] ?? ''))) {
+            if (PHP_SAPI !== 'cli') {
+                http_response_code(403);
+            }
+            exit('STAND-IN check_token: the request\'s CSRF token is missing or wrong; WHMCS stops the request here.');
+        }
+    }
+
     function logActivity($description, $userId = 0)
     {
         $statement = \WHMCS\Database\Capsule::connection()->getPdo()->prepare(
