@@ -10,9 +10,9 @@ export OPSYNC_CACHE_DIR ?= $(TARGET)/opsync-cache
 
 DEBIAN_PACKAGES := php-cli php-cgi php-mysql php-sqlite3 php-curl phpunit php-codesniffer
 
-.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint build rust-test js js-test php php-test report-test report-screenshot bless bench deb deb-test deb-package
+.PHONY: test demo deps deps-rust deps-debian deps-wasm-tools deps-mariadb deps-deb deps-chromium fmt lint build rust-test js js-test php php-test php-lint addon-test addon-screenshot report-test report-screenshot bless bench deb deb-test deb-package
 
-test: deps fmt lint rust-test js-test php-test report-test deb-test
+test: deps fmt lint rust-test js-test php-test addon-test report-test deb-test
 	@echo "make test: all checks passed"
 
 deps: deps-rust deps-debian deps-wasm-tools deps-mariadb
@@ -30,6 +30,8 @@ deps-debian:
 	php -m 2>/dev/null | grep -qx pdo_mysql || missing=1; \
 	php -m 2>/dev/null | grep -qx pdo_sqlite || missing=1; \
 	php -m 2>/dev/null | grep -qx curl || missing=1; \
+	command -v php-cgi >/dev/null || missing=1; \
+	command -v phpcs >/dev/null || missing=1; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "make: installing $(DEBIAN_PACKAGES)"; \
@@ -89,9 +91,28 @@ js-test: js
 # from the one build.
 php: build
 
-php-test: php deps-debian deps-mariadb
+php-test: php deps-debian deps-mariadb php-lint
 	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
 	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit
+
+# Every PHP file parses (php -l), and the drop-in keeps to PSR-12 (phpcs, php-bridge/phpcs.xml;
+# its errors fail, its warnings, PSR-12's "should"s such as the soft line length, are shown).
+php-lint: deps-debian
+	find php-bridge scripts -name '*.php' -not -path '*/node_modules/*' -print0 | xargs -0 -n1 php -l -n >/dev/null
+	cd php-bridge && phpcs -n
+
+# The addon page in headless Chromium, served by PHP's web server as a web server runs PHP
+# (FFI restricted, an empty environment, proc_open disabled, a 30 s time limit), with and
+# without the engine preloaded, and a forged POST: php-bridge/tests/Browser.
+# `make addon-screenshot` refreshes the pictures in php-bridge/INSTALL.md.
+addon-test: php deps-debian deps-mariadb deps-chromium
+	cd php-bridge/tests/browser && npm ci --no-audit --no-fund --silent
+	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
+	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit --testsuite browser
+
+addon-screenshot: addon-test
+	cp $(TARGET)/addon-page.png php-bridge/addon-page.png
+	cp $(TARGET)/addon-page-preloaded.png php-bridge/addon-page-plan.png
 
 # The Debian package (`make deb`, release build): target/debian/opsync_<version>-1_<arch>.deb.
 # The man pages and completions are generated from the clap definitions first.

@@ -40,8 +40,10 @@ final class DropInTest extends TestCase
         $cron = "{$world->root}/modules/registrars/openprovider/cron";
         self::assertSame($original, file_get_contents("$cron/DomainSync.php.orig"), "the module's file, byte for byte");
         self::assertSame(0700, fileperms("{$world->root}/modules/addons/opsync/private") & 0777, 'the token folder is private');
-        self::assertStringContainsString('#define FFI_LIB "' . "{$world->root}/modules/addons/opsync/lib/libopsync_php.so" . '"',
-            (string) file_get_contents("{$world->root}/modules/addons/opsync/include/opsync-preload.h"));
+        self::assertStringContainsString(
+            '#define FFI_LIB "' . "{$world->root}/modules/addons/opsync/lib/libopsync_php.so" . '"',
+            (string) file_get_contents("{$world->root}/modules/addons/opsync/include/opsync-preload.h")
+        );
         self::assertStringContainsString("opsync, at the path of the Openprovider module's old DomainSync.php cron", (string) file_get_contents("$cron/DomainSync.php"));
         foreach (['opsync.php', 'hooks.php', 'cron.php', 'delegate.php', 'preload.php', 'INSTALL.md', 'src/autoload.php', 'src/Engine.php', 'src/Whmcs/WhmcsHost.php', 'include/opsync.h', 'lib/libopsync_php.so'] as $file) {
             self::assertFileExists("{$world->root}/modules/addons/opsync/$file");
@@ -178,13 +180,19 @@ final class DropInTest extends TestCase
         self::assertSame('0', (string) $runs[1]['changed_rows']);
         self::assertSame(['0', '0'], array_map(static fn (array $r) => (string) $r['exit_status'], $runs));
         $steps = json_decode($runs[0]['steps'], true);
-        self::assertSame(['lock', 'read_whmcs', 'read_openprovider', 'decide', 'apply_openprovider', 'apply_whmcs', 'cursor', 'report', 'mail'],
-            array_column($steps, 'step'), 'every step of the first run is timed, in order');
+        self::assertSame(
+            ['lock', 'read_whmcs', 'read_openprovider', 'decide', 'apply_openprovider', 'apply_whmcs', 'cursor', 'report', 'mail'],
+            array_column($steps, 'step'),
+            'every step of the first run is timed, in order'
+        );
         foreach ($steps as $step) {
             self::assertGreaterThanOrEqual(0.0, $step['seconds']);
         }
-        self::assertSame(['lock', 'read_whmcs', 'read_openprovider', 'decide', 'apply_openprovider', 'apply_whmcs', 'cursor', 'report'],
-            array_column(json_decode($runs[1]['steps'], true), 'step'), 'nothing new on the second run: no mail step');
+        self::assertSame(
+            ['lock', 'read_whmcs', 'read_openprovider', 'decide', 'apply_openprovider', 'apply_whmcs', 'cursor', 'report'],
+            array_column(json_decode($runs[1]['steps'], true), 'step'),
+            'nothing new on the second run: no mail step'
+        );
         self::assertCount(1, $world->mails(), 'nothing new: no second mail');
         self::assertCount(7, $world->texts('SELECT code FROM opsync_problems'), 'the 7 problems are remembered as open');
     }
@@ -228,16 +236,25 @@ final class DropInTest extends TestCase
         self::assertSame('', $out);
         self::assertSame("opsync: Openprovider rejected the username or password (code 196)\n", $err);
         $failed = $world->runs()[\count($world->runs()) - 1];
-        self::assertSame(['failed', '5', 'opsync: the run did not complete: Openprovider rejected the username or password (code 196)'],
-            [$failed['mode'], (string) $failed['exit_status'], $failed['subject']], 'a run that could not complete is in the history');
-        self::assertSame(['lock', 'read_whmcs', 'read_openprovider'], array_column(json_decode($failed['steps'], true), 'step'),
-            'the steps it got through');
+        self::assertSame(
+            ['failed', '5', 'opsync: the run did not complete: Openprovider rejected the username or password (code 196)'],
+            [$failed['mode'], (string) $failed['exit_status'], $failed['subject']],
+            'a run that could not complete is in the history'
+        );
+        self::assertSame(
+            ['lock', 'read_whmcs', 'read_openprovider'],
+            array_column(json_decode($failed['steps'], true), 'step'),
+            'the steps it got through'
+        );
 
         // Served over the web (PHP's built-in server), the file refuses before WHMCS loads.
         $runs = \count($world->runs());
         $port = 20000 + getmypid() % 20000;
-        $server = proc_open([PHP_BINARY, '-S', "127.0.0.1:$port", '-t', $world->root],
-            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
+        $server = proc_open(
+            [PHP_BINARY, '-S', "127.0.0.1:$port", '-t', $world->root],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
+            $pipes
+        );
         $url = "http://127.0.0.1:$port/modules/registrars/openprovider/cron/DomainSync.php";
         $body = false;
         for ($i = 0; $i < 50 && $body === false; $i++) {

@@ -31,8 +31,7 @@ final class ParityTest extends TestCase
         bool $held = false,
         array $checks = [],
         array $reportHas = [],
-    ): void
-    {
+    ): void {
         $php = new World("{$name}_php", $rows, $domains);
         $native = new World("{$name}_native", $rows, $domains);
         try {

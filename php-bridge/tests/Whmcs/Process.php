@@ -28,6 +28,17 @@ final class Process
         $this->process = $process;
     }
 
+    /**
+     * Ends the process (SIGTERM) and collects what it said.
+     *
+     * @return array{0: int, 1: string, 2: string}
+     */
+    public function stop(): array
+    {
+        proc_terminate($this->process);
+        return $this->wait();
+    }
+
     /** @return array{0: int, 1: string, 2: string} exit status, stdout, stderr */
     public function wait(): array
     {

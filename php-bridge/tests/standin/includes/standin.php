@@ -23,6 +23,10 @@
 
 declare(strict_types=1);
 
+// WHMCS's names, not ours: several classes in one stand-in file, WHMCS's method names.
+// phpcs:disable PSR1.Classes.ClassDeclaration.MultipleClasses
+// phpcs:disable PSR1.Methods.CamelCapsMethodName.NotCamelCaps
+
 namespace WHMCS\Database {
     final class Capsule
     {

@@ -15,7 +15,7 @@ if (class_exists('\WHMCS\Config\Setting')) {
         $premium = \WHMCS\Config\Setting::getValue('PremiumDomains');
     } catch (\Throwable $e) {
         // The real file computes a premium-domains flag from this; no sync key depends on it.
-$premium = null;
+        $premium = null;
     }
 }
 
