@@ -106,7 +106,7 @@ php-lint: deps-debian
 # without the engine preloaded, and a forged POST: php-bridge/tests/Browser.
 # `make addon-screenshot` refreshes the pictures in php-bridge/INSTALL.md.
 addon-test: php deps-debian deps-mariadb deps-chromium
-	cd php-bridge/tests/browser && npm ci --no-audit --no-fund --silent
+	cd php-bridge/tests/chromium && npm ci --no-audit --no-fund --silent
 	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
 	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit --testsuite browser
 

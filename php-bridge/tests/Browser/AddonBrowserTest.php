@@ -9,7 +9,7 @@ use Opsync\Tests\Whmcs\World;
 use PHPUnit\Framework\TestCase;
 
 /**
- * The addon page in a real browser (headless Chromium, tests/browser/addon-page.mjs),
+ * The addon page in a real browser (headless Chromium, tests/chromium/addon-page.mjs),
  * served by PHP's own web server from the stand-in WHMCS as a web server runs PHP: PHP's
  * default `ffi.enable=preload` (FFI off outside the command line), an empty environment
  * (as FPM's clear_env leaves it), `proc_open` and its kin disabled, `max_execution_time`
@@ -149,7 +149,7 @@ final class AddonBrowserTest extends TestCase
         @mkdir(\dirname($shot), 0777, true);
         $node = trim((string) shell_exec('command -v node'));
         [$status, $out, $err] = World::run(
-            [$node, World::repository() . '/php-bridge/tests/browser/addon-page.mjs', '--page', $url, '--click', $click,
+            [$node, World::repository() . '/php-bridge/tests/chromium/addon-page.mjs', '--page', $url, '--click', $click,
                 '--forge', "$forge/forge.html", '--shot', $shot],
             ['PATH' => (string) getenv('PATH'), 'HOME' => sys_get_temp_dir()]
         );
