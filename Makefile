@@ -93,7 +93,7 @@ php: build
 
 php-test: php deps-debian deps-mariadb php-lint
 	cd php-bridge && OPSYNC_PHP_LIB=$(TARGET)/debug/libopsync_php.so OPSYNC_BIN=$(TARGET)/debug/opsync \
-	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit
+	  OPSYNC_SANDBOX=$(TARGET)/debug/op-sandbox phpunit --testsuite opsync
 
 # Every PHP file parses (php -l), and the drop-in keeps to PSR-12 (phpcs, php-bridge/phpcs.xml;
 # its errors fail, its warnings, PSR-12's "should"s such as the soft line length, are shown).

@@ -134,5 +134,11 @@ try {
   const exited = new Promise((resolve) => browser.once('exit', resolve));
   browser.kill();
   await exited;
-  rmSync(profile, { recursive: true, force: true });
+  // Chromium's helper processes may still write into the profile for a moment after the
+  // browser exits: retry the removal, and never let a leftover folder fail the test.
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  } catch (error) {
+    console.error(`addon-page: left ${profile} behind: ${error.message}`);
+  }
 }
