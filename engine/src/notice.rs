@@ -15,6 +15,7 @@
 //! | `invalid_record` | error | the WHMCS row cannot be judged |
 //! | `duplicate_domain` | warning / info | another row of the same name is the one kept in sync |
 //! | `mass_change_held` | error | (the response's own notice, v1.1) the mass-change brake held the run |
+//! | `setup_problem` | error | (a run's own notice, never `decide`'s) the host found its setup broken, e.g. a module update put the old cron file back |
 //!
 //! "error / info": error for rows in the Active or Pending class, info otherwise.
 
@@ -43,6 +44,7 @@ pub enum Code {
     InvalidRecord,
     DuplicateDomain,
     MassChangeHeld,
+    SetupProblem,
 }
 
 impl Code {
@@ -60,6 +62,7 @@ impl Code {
             Code::InvalidRecord => "invalid_record",
             Code::DuplicateDomain => "duplicate_domain",
             Code::MassChangeHeld => "mass_change_held",
+            Code::SetupProblem => "setup_problem",
         }
     }
 
@@ -115,6 +118,10 @@ impl Code {
                 "read the changes below; if they are right, release one run \
                  (opsync sync --allow-mass-change, or the addon's release button); if not, \
                  find out why so many domains differ."
+            }
+            Code::SetupProblem => {
+                "the detail says what in this installation needs a hand, and how to fix it; \
+                 every report says it until then."
             }
         }
     }
@@ -189,6 +196,11 @@ impl Notice {
             Code::WhoisPrivacyNotAllowed,
             "ID protection is on in WHMCS, but Openprovider does not allow WHOIS privacy for this domain",
         )
+    }
+
+    /// A run's own notice of what its host found broken in its setup (the host's words).
+    pub(crate) fn setup_problem(message: &str) -> Notice {
+        Notice::new(Severity::Error, Code::SetupProblem, message.to_string())
     }
 
     /// The run's own notice when the mass-change brake holds it.

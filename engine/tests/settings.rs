@@ -178,3 +178,28 @@ fn a_minimum_age_applies_to_batched_runs_only() {
     let s = settings(&drop_in(json!({"min_age_hours": "6"}), shipped(), ""));
     assert_eq!((s.batch, s.min_age_hours), (Some(200), 6));
 }
+
+#[test]
+fn the_extensions_the_module_renews_after_a_transfer_are_left_to_it() {
+    let shipped_list = settings(&drop_in(json!({}), shipped(), ""));
+    assert!(shipped_list.renew_after_transfer.is_empty());
+    assert!(
+        !shipped_list
+            .shown
+            .iter()
+            .any(|x| x.key == "renewTldsUponTransferCompletion"),
+        "an empty list is not shown"
+    );
+
+    let mut module = shipped();
+    module["renewTldsUponTransferCompletion"] = json!("nl, .EU,, be ");
+    let s = settings(&drop_in(json!({}), module, ""));
+    assert_eq!(s.renew_after_transfer, ["nl", "eu", "be"]);
+    assert_eq!(
+        shown(&s, "renewTldsUponTransferCompletion"),
+        (
+            "nl, eu, be",
+            "Openprovider module (renewTldsUponTransferCompletion)"
+        )
+    );
+}

@@ -177,6 +177,7 @@ pub fn start(config: &Config, mode: Mode, lookup: Lookup) -> Start {
             lookup,
             ..config.options.clone()
         },
+        host_problems: Vec::new(),
     }
 }
 
@@ -341,6 +342,7 @@ impl<'a> Host<'a> {
                 subject,
                 text,
                 html,
+                ..
             } => {
                 if self.config.mail.from.is_none() {
                     return (Ok(json!({ "not_configured": true })), Vec::new());

@@ -626,6 +626,7 @@ impl World {
                 subject,
                 text,
                 html,
+                ..
             } => {
                 if fault == Some(Fault::MailRefused) {
                     return (

@@ -65,6 +65,7 @@ fn start(mode: Mode) -> Start {
             "api": {"username": "opsync-demo", "password": "demo-password", "base_url": BASE_URL},
         }),
         options: Options::default(),
+        host_problems: Vec::new(),
     }
 }
 

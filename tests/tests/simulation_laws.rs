@@ -229,6 +229,7 @@ fn start(spec: &Spec) -> Start {
             batch: spec.batch,
             ..Options::default()
         },
+        host_problems: Vec::new(),
     }
 }
 

@@ -210,7 +210,7 @@ pub(crate) fn render_json(bytes: &[u8]) -> Result<Report, RequestError> {
         links: input.links.as_ref(),
         duration_ms,
     };
-    Ok(render_results(&run, &input.response.results))
+    Ok(render_results(&run, &input.response.results).0)
 }
 
 impl Report {
@@ -221,6 +221,12 @@ impl Report {
 
 /// The report for a run, from typed input.
 pub fn render(input: &ReportInput) -> Report {
+    render_with_body(input).0
+}
+
+/// The report, and what its HTML's body holds without the document around it: for a
+/// mailer that wraps a message in its own (a run's `send_report.body`).
+pub(crate) fn render_with_body(input: &ReportInput) -> (Report, String) {
     let run = Run {
         engine: &input.response.engine,
         summary: &input.response.summary,
@@ -249,7 +255,7 @@ struct Run<'a> {
     duration_ms: Option<u64>,
 }
 
-fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
+fn render_results<R: Reported>(input: &Run, results: &[R]) -> (Report, String) {
     let failed: BTreeSet<(u64, Side)> = input
         .failures
         .iter()
@@ -406,10 +412,8 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
         let _ = writeln!(text, "{line}");
     }
 
-    // HTML.
-    let mut html = String::from(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">\n",
-    );
+    // HTML: the body, then the document around it.
+    let mut html = String::new();
     let _ = writeln!(html, "<h2>{}</h2>", escape(&subject));
     let _ = writeln!(html, "<p>{}<br>{}</p>", escape(intro), escape(&counts));
     let links = input.links.map(AdminLinks::new);
@@ -431,20 +435,27 @@ fn render_results<R: Reported>(input: &Run, results: &[R]) -> Report {
     }
     let _ = writeln!(
         html,
-        "<p style=\"color:#777\">{}{}</p>\n</body></html>",
+        "<p style=\"color:#777\">{}{}</p>",
         escape(input.engine),
         took.map(|line| format!("<br>{}", escape(&line)))
             .unwrap_or_default()
     );
+    let body = html;
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">\n{body}</body></html>\n"
+    );
 
     let tracking = sorted.after(send);
-    Report {
-        send,
-        subject,
-        text,
-        html,
-        tracking,
-    }
+    (
+        Report {
+            send,
+            subject,
+            text,
+            html,
+            tracking,
+        },
+        body,
+    )
 }
 
 /// A run's duration as people read it: `6.1 s`, `4 min 12 s`, `1 h 3 min`.

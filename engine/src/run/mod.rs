@@ -55,6 +55,7 @@ pub use settings::{Settings, SettingsError, Shown};
 
 use crate::changes::{Response, Summary};
 use crate::contract::{LookupError, LookupKind};
+use crate::notice::Notice;
 use crate::report::{Failure, Links, OpenProblem, ReportInput, RowClient, Side, Tracking};
 use crate::snapshot::RequestError;
 
@@ -164,6 +165,8 @@ struct Memory {
 /// One sync run (see the module's documentation).
 pub struct Run {
     host: String,
+    /// What the host found broken in its setup: the report's `setup_problem`s.
+    host_problems: Vec<String>,
     mode: Mode,
     options: Options,
     started: NaiveDateTime,
@@ -253,6 +256,7 @@ impl Run {
         );
         let mut run = Run {
             host: start.host,
+            host_problems: start.host_problems,
             mode: start.mode,
             options: start.options,
             started,
@@ -1284,6 +1288,13 @@ impl Run {
             },
             None => None,
         };
+        let mut response = response;
+        let setup: Vec<Notice> = self
+            .host_problems
+            .iter()
+            .map(|p| Notice::setup_problem(p))
+            .collect();
+        response.notices.splice(0..0, setup);
         let input = ReportInput {
             response,
             dry_run: !self.mode.writes(),
@@ -1293,14 +1304,19 @@ impl Run {
             links,
             duration_ms: Some(self.now_ms),
         };
-        let report = crate::report::render(&input);
-        self.response = Some(input.response);
+        let (report, body) = crate::report::render_with_body(&input);
+        let mut response = input.response;
+        response
+            .notices
+            .retain(|n| n.code != crate::notice::Code::SetupProblem);
+        self.response = Some(response);
         let send = report.send;
         let (subject, text, html) = (
             report.subject.clone(),
             report.text.clone(),
             report.html.clone(),
         );
+        let body = body.replace('{', "&#123;").replace('}', "&#125;");
         self.report = Some(report);
         if mails && send {
             self.step("mail", "mailing the report");
@@ -1309,6 +1325,7 @@ impl Run {
                     subject,
                     text,
                     html,
+                    body,
                 },
                 Wait::Mail,
             );
@@ -1545,6 +1562,19 @@ impl Run {
                 ..self.bare_outcome()
             });
         };
+        if self.mode == Mode::TransferSync && renewed_by_module(&self.settings, &row.domain) {
+            // The module renews this extension once its transfer completes: its own
+            // openprovider_TransferSync answers (the host's delegation falls through).
+            return self.end(RunOutcome {
+                mode: "left_to_module".into(),
+                lines: vec![format!(
+                    "{}: the Openprovider module renews this extension after a transfer \
+                     (renewTldsUponTransferCompletion): the module answers",
+                    row.domain
+                )],
+                ..self.bare_outcome()
+            });
+        }
         self.answer_row = Some(row);
         self.stage = Stage::LookingUp;
         // No usable name: nothing to look up, the engine says so on the row.
@@ -1706,6 +1736,16 @@ impl Run {
     }
 }
 
+/// Whether `domain` is under an extension the module renews after a transfer: its name
+/// ends in `.` and one of them (case, a trailing dot and spaces aside).
+fn renewed_by_module(settings: &Settings, domain: &str) -> bool {
+    let name = domain.trim().trim_end_matches('.').to_lowercase();
+    settings.renew_after_transfer.iter().any(|tld| {
+        name.strip_suffix(tld.as_str())
+            .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.'))
+    })
+}
+
 /// An answer the engine cannot read is a transient fault of the API, said so.
 fn unreadable(why: String) -> String {
     ApiError::Unavailable {
@@ -1741,7 +1781,38 @@ impl Settings {
             cron_interval_hours: 1,
             min_age_hours: 0,
             brake_released: false,
+            renew_after_transfer: Vec::new(),
             shown: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_is_left_to_the_module_only_under_a_listed_extension() {
+        let mut settings = Settings::unusable();
+        settings.renew_after_transfer = vec!["nl".into(), "co.uk".into()];
+        for (domain, left) in [
+            ("example.nl", true),
+            ("EXAMPLE.NL.", true),
+            ("shop.example.co.uk", true),
+            ("example.co.uk", true),
+            ("example.uk", false),
+            ("examplenl", false),
+            ("example.xnl", false),
+            ("nl", false),
+            (".nl", false),
+            ("example.com", false),
+        ] {
+            assert_eq!(renewed_by_module(&settings, domain), left, "{domain}");
+        }
+        settings.renew_after_transfer.clear();
+        assert!(
+            !renewed_by_module(&settings, "example.nl"),
+            "an empty list leaves nothing to the module"
+        );
     }
 }

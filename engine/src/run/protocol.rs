@@ -104,6 +104,10 @@ pub struct Start {
     pub settings: Value,
     #[serde(default)]
     pub options: Options,
+    /// What the host found broken in its own setup, one line each (the drop-in: a module
+    /// update put the old cron file back); each leads the report as a `setup_problem`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_problems: Vec<String>,
 }
 
 /// One thing the run asks the host to do. Every request but `log` gets exactly one
@@ -189,6 +193,10 @@ pub enum RequestKind {
         subject: String,
         text: String,
         html: String,
+        /// The HTML's body alone, for a mailer that wraps a message in its own document
+        /// (WHMCS's SendAdminEmail), every `{` and `}` written as an entity so a template
+        /// engine reads none as its own.
+        body: String,
     },
     /// A line for the host's log. No answer.
     Log {
@@ -314,7 +322,8 @@ pub struct RunOutcome {
     /// could not be mailed), 8 the mass-change brake held it.
     pub exit_status: u8,
     /// `sync`, `dry-run`, `plan`, `held`, `failed`, `locked`, or `answered` (registrar
-    /// modes).
+    /// modes), or `left_to_module` (transfer sync of an extension the Openprovider module
+    /// renews after a transfer: the module answers, `answer` is absent).
     pub mode: String,
     /// Lines for the one who ran it (standard error, the admin page), in order.
     pub lines: Vec<String>,

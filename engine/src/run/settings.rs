@@ -192,6 +192,10 @@ pub struct Settings {
     pub min_age_hours: u64,
     /// Whether the brake was released for this run.
     pub brake_released: bool,
+    /// The extensions the module renews once a transfer completes (its
+    /// `renewTldsUponTransferCompletion`, lower case, no leading dot): WHMCS's transfer
+    /// sync of such a domain is left to the module.
+    pub renew_after_transfer: Vec<String>,
     /// Every setting, its value and where it came from, secrets left out.
     pub shown: Vec<Shown>,
 }
@@ -421,6 +425,8 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
         CRON_INTERVAL_HOURS
     };
 
+    let renew_after_transfer = read.renew_after_transfer();
+
     let mut policy = Policy::from_value(&Value::Object(policy), "policy")
         .map_err(|e| SettingsError(e.to_string()))?;
     policy.mass_change_limit = limit;
@@ -453,6 +459,7 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
         cron_interval_hours: cron_interval as u64,
         min_age_hours: min_age as u64,
         brake_released: options.allow_mass_change,
+        renew_after_transfer,
         shown,
     })
 }
@@ -563,6 +570,34 @@ impl Read<'_, '_> {
             .into(),
         });
         Ok(native)
+    }
+
+    /// The module's `renewTldsUponTransferCompletion` ("nl, eu, be"; shown when it names
+    /// any). The module compared the text after a domain's first label with each item as
+    /// written; opsync trims and lower-cases them, so a list the module half matched
+    /// leaves at least as many domains to it.
+    fn renew_after_transfer(&mut self) -> Vec<String> {
+        let key = "renewTldsUponTransferCompletion";
+        let Some(Value::String(list)) = self.layers.module.and_then(|m| m.get(key)) else {
+            return Vec::new();
+        };
+        let tlds: Vec<String> = list
+            .split(',')
+            .map(|t| t.trim().trim_start_matches('.').to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !tlds.is_empty() {
+            self.shown.push(Shown {
+                key: key.into(),
+                value: tlds.join(", "),
+                source: format!("Openprovider module ({key})"),
+                meaning: "the module renews these once a transfer completes: WHMCS's transfer \
+                          sync of such a domain is left to the module's own \
+                          openprovider_TransferSync"
+                    .into(),
+            });
+        }
+        tlds
     }
 
     /// A policy flag that only opsync's own settings (the file, the addon) may turn on:

@@ -15,8 +15,8 @@ final class ModuleFiles
     /** What opsync's shim at the module's cron path says of itself. */
     public const SHIM_MARKER = "opsync, at the path of the Openprovider module's old DomainSync.php cron";
 
-    /** The call a delegating `openprovider_Sync` makes. */
-    public const DELEGATION = 'opsync_registrar_sync';
+    /** What a delegating `openprovider_Sync` loads (INSTALL.md's line). */
+    public const DELEGATION = 'modules/addons/opsync/delegate.php';
 
     /** The module's cron script, relative to the WHMCS root. */
     public const CRON = '/modules/registrars/openprovider/cron/DomainSync.php';
@@ -35,10 +35,9 @@ final class ModuleFiles
         $cron = $root . self::CRON;
         $text = is_file($cron) ? (string) @file_get_contents($cron) : null;
         if ($text !== null && !str_contains($text, self::SHIM_MARKER)) {
-            $found[] = ['level' => 'warning', 'text' => "An update of the Openprovider module put its own cron/DomainSync.php back "
-                . "($cron): a crontab line that runs it now runs a script that dies before doing anything. "
-                . 'Point the crontab at ' . $root . self::ENTRY . ' (a module update does not touch it), '
-                . 'or run opsync-whmcs-install.php again.'];
+            $found[] = ['level' => 'warning', 'text' => "A module update put the Openprovider module's own cron/DomainSync.php "
+                . 'back: a crontab that runs it now runs a script that dies. Point the crontab at ' . $root . self::ENTRY
+                . ', which updates do not touch.'];
         }
         $module = $root . '/modules/registrars/openprovider/openprovider.php';
         if (is_file($module)) {

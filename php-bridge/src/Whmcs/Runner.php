@@ -73,6 +73,11 @@ final class Runner
             'seed' => random_int(1, PHP_INT_MAX),
             'settings' => $this->settings->raw,
             'options' => (object) $options,
+            // What the module's files show broken (a module update's old cron): the report says so.
+            'host_problems' => array_values(array_map(
+                static fn (array $f): string => $f['text'],
+                array_filter(ModuleFiles::check($this->host->rootDir()), static fn (array $f): bool => $f['level'] === 'warning')
+            )),
         ];
     }
 
@@ -312,7 +317,8 @@ final class Runner
                     $store->recordRun($r);
                     return [$ok(), ''];
                 case 'send_report':
-                    $why = $this->host->mailAdmins($r['subject'], $r['html']);
+                    // WHMCS wraps the message in its own mail document: the body alone.
+                    $why = $this->host->mailAdmins($r['subject'], $r['body']);
                     return [$why === null ? $ok(['sent' => 0]) : ['error' => "WHMCS did not send the report: $why"], ''];
                 case 'read_token':
                     return [$ok($this->readToken()), ''];

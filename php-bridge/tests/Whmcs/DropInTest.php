@@ -69,12 +69,18 @@ final class DropInTest extends TestCase
         [$status, $out, $err] = $world->insideWhmcs("require ROOTDIR . '/modules/addons/opsync/opsync.php';\n"
             . 'opsync_output(["modulelink" => "addonmodules.php?module=opsync"]);');
         self::assertSame(0, $status, $err);
-        self::assertStringContainsString('An update of the Openprovider module put its own cron/DomainSync.php back', $out);
+        self::assertStringContainsString('own cron/DomainSync.php back: a crontab that runs it now runs a script that dies', $out);
         self::assertStringContainsString("{$world->root}/modules/addons/opsync/cron.php", $out);
         // opsync's own entry point is where the update does not reach.
         [$status, , $err] = World::run([PHP_BINARY, "{$world->root}/modules/addons/opsync/cron.php", '--dry-run'], $world->env([]));
         self::assertSame(0, $status, $err);
         self::assertSame(['dry-run', 'dry-run'], array_column($world->runs(), 'mode'));
+        // ... and the report says it too, as its first error, in a body WHMCS can wrap.
+        $mail = array_values(array_slice($world->mails(), -1))[0]['values'];
+        self::assertStringContainsString('setup_problem', $mail['custommessage']);
+        self::assertStringContainsString('own cron/DomainSync.php back: a crontab that runs it now runs a script that dies', $mail['custommessage']);
+        self::assertStringNotContainsString('<html', $mail['custommessage'], 'a fragment, not a document');
+        self::assertStringStartsWith('<h2>', $mail['custommessage']);
         // Installing again puts the shim back and keeps the module's file once.
         [$status] = $world->install();
         self::assertSame(0, $status);
