@@ -381,3 +381,92 @@ pub fn arb_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+/// Names only rows under other registrars and the listing have (v1.4's book).
+const OTHER_ONLY: &[&str] = &["elsewhere.com", "Elsewhere.COM", "unbilled.net"];
+
+/// A v1.4 request: a generated request (with `policy`, or a generated one) and the
+/// whole book around it: rows under other registrars (absent one time in four, a v1.3
+/// request), confirmed transfers away of some of its rows (and an id it does not have),
+/// and, without a given policy, exclusions and per-extension fields.
+pub fn book_request(policy: Option<Value>) -> impl Strategy<Value = Value> {
+    let base = match policy.clone() {
+        Some(p) => request_with_policy(p).boxed(),
+        None => request().boxed(),
+    };
+    let other_row = (
+        select([NAMES, OTHER_ONLY].concat()),
+        select(vec!["enom", "", "resellerclub"]),
+        select(WHMCS_STATUSES),
+    );
+    (
+        base,
+        prop_oneof![
+            1 => Just(None),
+            3 => proptest::collection::vec(other_row, 0..6).prop_map(Some),
+        ],
+        any::<[bool; 12]>(),
+        proptest::sample::subsequence(NAMES.to_vec(), 0..3),
+        proptest::sample::subsequence(vec!["com", "nl", "de", "org", ".EU"], 0..2),
+        select(vec![
+            Value::Null,
+            json!({"eu": {"sync_status": false}, "org": {"due_date_offset_days": 3}}),
+            json!({"com": {"expiry_source": "renewal_date", "sync_auto_renew": false}}),
+        ]),
+        0u8..4,
+    )
+        .prop_map(
+            move |(mut req, other, confirm, names, extensions, by_extension, mix)| {
+                if let Some(other) = other {
+                    // Listing records of the other-only names, so that the book has
+                    // something to find.
+                    let list: Vec<Value> = other
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (domain, registrar, status))| {
+                            json!({"id": 50_000 + i as u64, "domain": domain,
+                                   "registrar": registrar, "status": status})
+                        })
+                        .collect();
+                    req["whmcs_other"] = Value::Array(list);
+                    if let Some(domains) = req["openprovider"]["domains"].as_array_mut() {
+                        let next = domains.len() as u64 * 5 + 100;
+                        domains.push(json!({"id": next, "domain": {"name": "elsewhere", "extension": "com"},
+                                            "status": "ACT", "autorenew": "default"}));
+                        domains.push(json!({"id": next + 5, "domain": {"name": "unbilled", "extension": "net"},
+                                            "status": "ACT", "autorenew": "off"}));
+                    }
+                }
+                let ids: Vec<Value> = req["whmcs"]
+                    .as_array()
+                    .map(|rows| {
+                        rows.iter()
+                            .zip(confirm)
+                            .filter(|(_, c)| *c)
+                            .map(|(row, _)| row["id"].clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !ids.is_empty() || mix == 0 {
+                    let mut ids = ids;
+                    ids.push(json!(999_999));
+                    req["confirmed_transferred_away"] = Value::Array(ids);
+                }
+                if policy.is_none() && mix > 0 {
+                    if !req["policy"].is_object() {
+                        req["policy"] = json!({});
+                    }
+                    let usable: Vec<&str> =
+                        names.into_iter().filter(|n| !n.contains(' ')).collect();
+                    if !usable.is_empty() || !extensions.is_empty() {
+                        req["policy"]["exclude"] =
+                            json!({"domains": usable, "extensions": extensions});
+                    }
+                    if !by_extension.is_null() {
+                        req["policy"]["by_extension"] = by_extension.clone();
+                    }
+                }
+                req
+            },
+        )
+}

@@ -255,6 +255,10 @@ pub struct Summary {
     /// v1.1: the rows that would have changed, when held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_rows: Option<u64>,
+    /// v1.4: how many `openprovider_only[]` elements; present when the request carried
+    /// `whmcs_other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openprovider_only: Option<u64>,
 }
 
 impl Summary {
@@ -287,6 +291,26 @@ pub struct Response {
     /// v1.1: notices about the run as a whole (`mass_change_held`); absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
+    /// v1.4: Openprovider records no openprovider row of WHMCS pairs with; present when
+    /// the request carried `whmcs_other`, empty unless the listing was complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openprovider_only: Option<Vec<OpenproviderOnly>>,
+}
+
+/// v1.4: a live Openprovider record that no openprovider row of WHMCS has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenproviderOnly {
+    pub openprovider_id: u64,
+    /// The full name as Openprovider wrote it.
+    pub domain: String,
+    pub status: Option<String>,
+    /// The `expiry_source` date's day (`YYYY-MM-DD`), null when unset.
+    pub expiry: Option<String>,
+    pub autorenew: Option<String>,
+    /// The other registrar's row that has the name (`registrar_mismatch`), else null.
+    pub whmcs_id: Option<u64>,
+    pub registrar: Option<String>,
+    pub notice: Notice,
 }
 
 impl Response {

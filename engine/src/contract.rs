@@ -20,6 +20,21 @@ pub struct Request {
     pub openprovider: OpenproviderSnapshot,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lookup_errors: Vec<LookupError>,
+    /// v1.4: the rows under other registrars (`None`: a v1.3 request, no book).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whmcs_other: Option<Vec<OtherRow>>,
+    /// v1.4: rows an admin confirmed as transferred away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmed_transferred_away: Vec<u64>,
+}
+
+/// v1.4: a `tbldomains` row under another registrar, its four columns as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherRow {
+    pub id: u64,
+    pub domain: String,
+    pub registrar: String,
+    pub status: Option<String>,
 }
 
 impl Request {

@@ -1,33 +1,47 @@
 //! The per-row walk: pairing first, then each rule in the contract's order.
 //!
 //! For every WHMCS row, in request order:
-//! 1. a row that cannot be judged -> `invalid_record`, nothing else;
-//! 2. a row that duplicates the one kept in sync -> `duplicate_domain`, nothing else;
-//! 3. a protected row -> nothing at all;
-//! 4. no Openprovider record -> `not_in_openprovider` / `lookup_failed` / `not_checked`;
-//! 5. status, expiry, due date, auto-renew, WHOIS privacy, each when the policy enables it;
-//! 6. what a host writes for the changes: the updates and the activity lines.
+//! 1. an excluded row (v1.4) -> `excluded`, nothing else;
+//! 2. a row that cannot be judged -> `invalid_record`, nothing else;
+//! 3. an admin's confirmed transfer away (v1.4): applied when the request's own picture
+//!    bears it out (not protected, a complete listing, no record live or deleted), and
+//!    nothing else; otherwise `transfer_confirmation_stale`, and the walk goes on;
+//! 4. a row that duplicates the one kept in sync -> `duplicate_domain`, nothing else;
+//! 5. a protected row -> nothing at all;
+//! 6. no Openprovider record -> `not_in_openprovider` / `lookup_failed` / `not_checked`;
+//! 7. status, expiry, due date, auto-renew, WHOIS privacy, each when the row's policy (its
+//!    extension's, v1.4) enables it;
+//! 8. what a host writes for the changes: the updates and the activity lines.
+//!
+//! Then the book (v1.4, [`book`](crate::book)): the records no row has.
+
+use std::collections::HashSet;
 
 use crate::changes::{Change, OpenproviderChanges, Response, RowResult, Summary, WhmcsChanges};
 use crate::contract::LookupKind;
 use crate::dates::format_day;
 use crate::modifiable;
-use crate::notice::Notice;
+use crate::notice::{Notice, Severity};
 use crate::pairing::Pairing;
 use crate::policy::Policy;
 use crate::rule::Decision;
 use crate::snapshot::{OpDomain, Snapshot, WhmcsRow};
 use crate::status::WhmcsStatus;
-use crate::{due_date, expiry, privacy, renewal, status, update, ENGINE};
+use crate::{book, due_date, expiry, privacy, renewal, status, update, ENGINE};
 
 pub(crate) fn decide(request: &Snapshot) -> Response {
     let pairing = Pairing::new(request);
+    let confirmed: HashSet<u64> = request.confirmed_transferred_away.iter().copied().collect();
     let mut results: Vec<RowResult> = request
         .whmcs
         .iter()
         .zip(&pairing.names)
-        .map(|(row, name)| decide_row(row, name.as_deref(), &pairing, request))
+        .map(|(row, name)| decide_row(row, name.as_deref(), &pairing, request, &confirmed))
         .collect();
+    let openprovider_only = request
+        .whmcs_other
+        .as_ref()
+        .map(|other| book::openprovider_only(request, &pairing, other));
     let mut summary = Summary::of(&results);
     let mut notices = Vec::new();
     if let Some(limit) = request.policy.mass_change_limit {
@@ -45,11 +59,22 @@ pub(crate) fn decide(request: &Snapshot) -> Response {
             ));
         }
     }
+    if let Some(book) = &openprovider_only {
+        summary.openprovider_only = Some(book.len() as u64);
+        for element in book {
+            match element.notice.severity {
+                Severity::Error => summary.errors += 1,
+                Severity::Warning => summary.warnings += 1,
+                Severity::Info => {}
+            }
+        }
+    }
     Response {
         engine: ENGINE.to_string(),
         results,
         summary,
         notices,
+        openprovider_only,
     }
 }
 
@@ -58,9 +83,15 @@ fn decide_row(
     name: Option<&str>,
     pairing: &Pairing,
     request: &Snapshot,
+    confirmed: &HashSet<u64>,
 ) -> RowResult {
     let op = name.and_then(|n| pairing.openprovider(n));
     let mut result = RowResult::unchanged(row.id, &row.domain, op.map(|d| d.id));
+
+    if name.is_some_and(|n| request.policy.is_excluded(n)) {
+        result.notices.push(Notice::excluded());
+        return result;
+    }
 
     let (Some(name), Some(status)) = (name, row.status) else {
         let mut defects = row.defects.clone();
@@ -73,6 +104,23 @@ fn decide_row(
     if !row.defects.is_empty() {
         result.notices.push(Notice::invalid_record(&row.defects));
         return result;
+    }
+    if confirmed.contains(&row.id) {
+        match confirmation_stale(status, op, request) {
+            None => {
+                if status != WhmcsStatus::TransferredAway {
+                    result.whmcs_changes.status = Some(Change::new(
+                        Some(status.as_str().to_string()),
+                        WhmcsStatus::TransferredAway.as_str().to_string(),
+                    ));
+                    update::fill(&mut result, row, None);
+                }
+                return result;
+            }
+            Some(why) => result
+                .notices
+                .push(Notice::transfer_confirmation_stale(&why)),
+        }
     }
     if let Some(kept) = pairing.kept_row(name).filter(|kept| *kept != row.id) {
         result
@@ -90,9 +138,39 @@ fn decide_row(
         return result;
     };
 
-    decide_paired(&mut result, row, status, op, &request.policy);
-    update::fill(&mut result, row, op);
+    decide_paired(&mut result, row, status, op, pairing.policy_for(name));
+    update::fill(&mut result, row, Some(op));
     result
+}
+
+/// Why an admin's confirmed transfer away cannot act on this request's own picture, or
+/// `None` when it can: the row is not protected, the listing is complete and the row has
+/// no record, live or deleted.
+fn confirmation_stale(
+    status: WhmcsStatus,
+    op: Option<&OpDomain>,
+    request: &Snapshot,
+) -> Option<String> {
+    if request.policy.is_protected(status) {
+        return Some(format!(
+            "the row is {}, a status opsync never changes",
+            status.as_str()
+        ));
+    }
+    if !request.openprovider.complete {
+        return Some("this run did not read the whole Openprovider account".to_string());
+    }
+    op.map(|op| {
+        format!(
+            "Openprovider holds the domain (record {}, {})",
+            op.id,
+            if op.is_deleted {
+                "deleted".to_string()
+            } else {
+                format!("status {}", op.status.as_deref().unwrap_or("unknown"))
+            }
+        )
+    })
 }
 
 /// Why a row has no Openprovider record, and how much that matters.

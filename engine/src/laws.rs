@@ -8,7 +8,7 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use serde_json::{json, Value};
 
 use crate::arbitrary::{
-    arb_json, protected_statuses, request, request_with_policy, WHMCS_STATUSES,
+    arb_json, book_request, protected_statuses, request, request_with_policy, WHMCS_STATUSES,
 };
 use crate::columns::WHMCS_COLUMNS;
 use crate::{decide_json, parse_day, render_report_json, Response};
@@ -32,6 +32,8 @@ enum Check {
     Bytes(fn(&[u8]) -> Result<(), String>),
     /// On a generated request with junk JSON put somewhere in it.
     Broken(fn(&Value, &Value, usize, usize) -> Result<(), String>),
+    /// On a generated v1.4 request: the whole book around it (`book_request`).
+    Book(fn(&Value) -> Result<(), String>),
 }
 
 /// Every law, in the contract's order.
@@ -122,6 +124,31 @@ pub const LAWS: &[Law] = &[
         check: Check::Request(same_request_same_bytes),
     },
     Law {
+        name: "v1.4: nothing is guessed from a partial listing",
+        statement: "from an incomplete listing, openprovider_only is empty and counts 0 and \
+                    no row becomes Transferred Away; from a complete one, openprovider_only \
+                    holds exactly the live records whose name no openprovider row of WHMCS \
+                    has and no exclusion names, each once, with registrar_mismatch exactly \
+                    where a row under another registrar has the name",
+        check: Check::Book(nothing_is_guessed_from_a_partial_listing),
+    },
+    Law {
+        name: "v1.4: a confirmation never acts against the request's own picture",
+        statement: "a row becomes Transferred Away only when an admin confirmed it and, in \
+                    this very request, it is not protected, the listing is complete and no \
+                    record, live or deleted, has its name; every other confirmed row that \
+                    can be judged, is not excluded and is not Transferred Away already gets \
+                    transfer_confirmation_stale",
+        check: Check::Book(confirmations_follow_the_picture),
+    },
+    Law {
+        name: "v1.4: excluded rows never change",
+        statement: "a row whose name an exclusion names (by name or by whole trailing \
+                    labels) gets no change, no update, no activity and the one notice \
+                    excluded; no excluded record is in openprovider_only",
+        check: Check::Book(excluded_rows_never_change),
+    },
+    Law {
         name: "law 5: any bytes get an answer or a clean error",
         statement: "arbitrary bytes never panic the engine or its report",
         check: Check::Bytes(arbitrary_bytes_never_panic),
@@ -180,6 +207,9 @@ pub fn check(law: &Law, policy: Option<&Value>, cases: u32) -> Result<(), Counte
                     )
                 })
             }),
+        Check::Book(f) => runner
+            .run(&book_request(policy.cloned()), |req| f(&req).map_err(fail))
+            .map_err(|e| counterexample(e, pretty)),
     };
     outcome
 }
@@ -1048,4 +1078,238 @@ fn arbitrary_json_never_panics(
             format!("the error is not one line: {e}")
         }),
     }
+}
+
+/// The book's laws' own reading of v1.4's exclusions: the request's names and extensions,
+/// normalised as pairing does.
+fn exclusions(req: &Value) -> (Vec<String>, Vec<String>) {
+    let list = |key: &str| -> Vec<String> {
+        req["policy"]["exclude"][key]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let names = list("domains")
+        .iter()
+        .filter_map(|n| crate::lookup_name(n))
+        .collect();
+    let extensions = list("extensions")
+        .iter()
+        .filter_map(|e| crate::lookup_name(&format!("x.{}", e.trim().trim_start_matches('.'))))
+        .map(|n| n["x.".len()..].to_string())
+        .collect();
+    (names, extensions)
+}
+
+fn is_excluded(req: &Value, name: &str) -> bool {
+    let (names, extensions) = exclusions(req);
+    names.iter().any(|n| n == name)
+        || extensions
+            .iter()
+            .any(|e| name.ends_with(&format!(".{e}")) && name.len() > e.len() + 1)
+}
+
+/// Normalised names of every record in the listing, `(name, record)`.
+fn records(req: &Value) -> Vec<(String, &Value)> {
+    req["openprovider"]["domains"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|d| {
+                    let name = format!(
+                        "{}.{}",
+                        d["domain"]["name"].as_str()?,
+                        d["domain"]["extension"].as_str()?
+                    );
+                    Some((crate::lookup_name(&name)?, d))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn row_names(req: &Value) -> Vec<Option<String>> {
+    req["whmcs"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| r["domain"].as_str().and_then(crate::lookup_name))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn became_transferred_away(r: &crate::RowResult) -> bool {
+    r.whmcs_changes
+        .status
+        .as_ref()
+        .is_some_and(|c| c.to == "Transferred Away")
+}
+
+fn nothing_is_guessed_from_a_partial_listing(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let complete = req["openprovider"]["complete"].as_bool().unwrap_or(false);
+    let book = response.openprovider_only.clone();
+    ensure(book.is_some() == req.get("whmcs_other").is_some(), || {
+        "openprovider_only is there exactly when whmcs_other is".to_string()
+    })?;
+    ensure(
+        response.summary.openprovider_only == book.as_ref().map(|b| b.len() as u64),
+        || "the summary counts openprovider_only".to_string(),
+    )?;
+    let Some(book) = book else { return Ok(()) };
+    if !complete {
+        ensure(book.is_empty(), || {
+            format!("guessed from a partial listing: {book:?}")
+        })?;
+        for (i, r) in response.results.iter().enumerate() {
+            ensure(!became_transferred_away(r), || {
+                format!("row {i} became Transferred Away from a partial listing")
+            })?;
+        }
+        return Ok(());
+    }
+    let billed: Vec<String> = row_names(req).into_iter().flatten().collect();
+    let mut wanted: Vec<(String, u64)> = records(req)
+        .into_iter()
+        .filter(|(_, d)| !d["is_deleted"].as_bool().unwrap_or(false))
+        .filter(|(name, _)| !billed.contains(name) && !is_excluded(req, name))
+        .filter_map(|(name, d)| Some((name, d["id"].as_u64()?)))
+        .collect();
+    wanted.sort();
+    let got: Vec<(String, u64)> = book
+        .iter()
+        .map(|e| {
+            (
+                crate::lookup_name(&e.domain).unwrap_or_default(),
+                e.openprovider_id,
+            )
+        })
+        .collect();
+    ensure(got == wanted, || {
+        format!("openprovider_only lists {got:?}; the records nobody bills are {wanted:?}")
+    })?;
+    let others: Vec<(Option<String>, u64)> = req["whmcs_other"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|o| {
+                    (
+                        o["domain"].as_str().and_then(crate::lookup_name),
+                        o["id"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in &book {
+        let name = crate::lookup_name(&e.domain).unwrap_or_default();
+        let filed: Vec<u64> = others
+            .iter()
+            .filter(|(n, _)| n.as_deref() == Some(name.as_str()))
+            .map(|(_, id)| *id)
+            .collect();
+        let code = if filed.is_empty() {
+            crate::Code::NotInWhmcs
+        } else {
+            crate::Code::RegistrarMismatch
+        };
+        ensure(e.notice.code == code, || {
+            format!(
+                "{} gets {:?}; other rows of its name: {filed:?}",
+                e.domain, e.notice.code
+            )
+        })?;
+        ensure(e.whmcs_id.is_none_or(|id| filed.contains(&id)), || {
+            format!(
+                "{} names row {:?}, not one of {filed:?}",
+                e.domain, e.whmcs_id
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn confirmations_follow_the_picture(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    let complete = req["openprovider"]["complete"].as_bool().unwrap_or(false);
+    let confirmed: Vec<u64> = req["confirmed_transferred_away"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let protected = protected_statuses(req);
+    let held = response.summary.held;
+    let listed: Vec<String> = records(req).into_iter().map(|(n, _)| n).collect();
+    for ((i, r), name) in response.results.iter().enumerate().zip(row_names(req)) {
+        let status = req["whmcs"][i]["status"].as_str().unwrap_or("");
+        let is_confirmed = confirmed.contains(&r.whmcs_id);
+        let has_record = name.as_ref().is_some_and(|n| listed.contains(n));
+        let may_act =
+            is_confirmed && complete && !protected.iter().any(|p| p == status) && !has_record;
+        if became_transferred_away(r) {
+            ensure(may_act, || {
+                format!(
+                    "row {i} became Transferred Away (confirmed {is_confirmed}, complete \
+                     {complete}, status {status}, a record of its name {has_record})"
+                )
+            })?;
+        }
+        let stale = r
+            .notices
+            .iter()
+            .any(|n| n.code == crate::Code::TransferConfirmationStale);
+        ensure(!stale || (is_confirmed && !may_act), || {
+            format!("row {i}: transfer_confirmation_stale where the confirmation may act")
+        })?;
+        let judged = !r
+            .notices
+            .iter()
+            .any(|n| n.code == crate::Code::InvalidRecord || n.code == crate::Code::Excluded);
+        if is_confirmed && judged && status != "Transferred Away" && !held {
+            ensure(became_transferred_away(r) || stale, || {
+                format!("row {i}: a confirmation that neither acted nor was reported stale")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn excluded_rows_never_change(req: &Value) -> Result<(), String> {
+    let response = decide(req)?;
+    for ((i, r), name) in response.results.iter().enumerate().zip(row_names(req)) {
+        if !name.as_deref().is_some_and(|n| is_excluded(req, n)) {
+            ensure(
+                !r.notices.iter().any(|n| n.code == crate::Code::Excluded),
+                || format!("row {i} ({name:?}) is excluded, though no exclusion names it"),
+            )?;
+            continue;
+        }
+        ensure(
+            !r.is_changed()
+                && r.whmcs_update.is_none()
+                && r.openprovider_update.is_none()
+                && r.activity.is_none(),
+            || format!("excluded row {i} ({name:?}) changed: {r:?}"),
+        )?;
+        let codes: Vec<crate::Code> = r.notices.iter().map(|n| n.code).collect();
+        ensure(codes == [crate::Code::Excluded], || {
+            format!("excluded row {i} gets {codes:?}, not the one notice excluded")
+        })?;
+    }
+    for e in response.openprovider_only.iter().flatten() {
+        let name = crate::lookup_name(&e.domain).unwrap_or_default();
+        ensure(!is_excluded(req, &name), || {
+            format!("the excluded record {} is in openprovider_only", e.domain)
+        })?;
+    }
+    Ok(())
 }

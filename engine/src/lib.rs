@@ -37,6 +37,7 @@
 mod activity;
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
+mod book;
 mod changes;
 pub mod columns;
 pub mod contract;
@@ -69,8 +70,8 @@ mod wire;
 mod abi;
 
 pub use changes::{
-    Activity, Change, Guard, OpenproviderChanges, OpenproviderUpdate, Response, RowResult, Summary,
-    WhmcsChanges, WhmcsUpdate,
+    Activity, Change, Guard, OpenproviderChanges, OpenproviderOnly, OpenproviderUpdate, Response,
+    RowResult, Summary, WhmcsChanges, WhmcsUpdate,
 };
 pub use dates::parse_day;
 pub use notice::{Code, Notice, Severity};

@@ -15,6 +15,10 @@
 //! | `invalid_record` | error | the WHMCS row cannot be judged |
 //! | `duplicate_domain` | warning / info | another row of the same name is the one kept in sync |
 //! | `mass_change_held` | error | (the response's own notice, v1.1) the mass-change brake held the run |
+//! | `excluded` | info | (v1.4) the row is excluded by policy: nothing changes on either side |
+//! | `transfer_confirmation_stale` | warning | (v1.4) an admin's transfer-away confirmation this request's own picture does not bear out |
+//! | `not_in_whmcs` | warning / info | (v1.4, `openprovider_only[]`) no WHMCS row has the name: warning when ACT with auto-renew not off |
+//! | `registrar_mismatch` | warning / info | (v1.4, `openprovider_only[]`) the WHMCS row is filed under another registrar: warning for its Active or Pending class |
 //! | `setup_problem` | error | (a run's own notice, never `decide`'s) the host found its setup broken, e.g. a module update put the old cron file back |
 //!
 //! "error / info": error for rows in the Active or Pending class, info otherwise.
@@ -45,6 +49,10 @@ pub enum Code {
     DuplicateDomain,
     MassChangeHeld,
     SetupProblem,
+    Excluded,
+    TransferConfirmationStale,
+    NotInWhmcs,
+    RegistrarMismatch,
 }
 
 impl Code {
@@ -63,6 +71,10 @@ impl Code {
             Code::DuplicateDomain => "duplicate_domain",
             Code::MassChangeHeld => "mass_change_held",
             Code::SetupProblem => "setup_problem",
+            Code::Excluded => "excluded",
+            Code::TransferConfirmationStale => "transfer_confirmation_stale",
+            Code::NotInWhmcs => "not_in_whmcs",
+            Code::RegistrarMismatch => "registrar_mismatch",
         }
     }
 
@@ -122,6 +134,24 @@ impl Code {
             Code::SetupProblem => {
                 "the detail says what in this installation needs a hand, and how to fix it; \
                  every report says it until then."
+            }
+            Code::Excluded => {
+                "excluded by your policy: opsync changes nothing for it on either side; \
+                 remove the exclusion to sync it again."
+            }
+            Code::TransferConfirmationStale => {
+                "the domain is at Openprovider again, or this run could not see the whole \
+                 account, or the row is protected: the confirmation was dropped; confirm again \
+                 if the domain really left."
+            }
+            Code::NotInWhmcs => {
+                "Openprovider holds (and, with auto-renew on, renews at your cost) a domain no \
+                 WHMCS row bills: add it to the client's account in WHMCS, or switch its \
+                 auto-renew off at Openprovider."
+            }
+            Code::RegistrarMismatch => {
+                "the WHMCS row names another registrar although the domain is in this \
+                 Openprovider account: set the row's registrar to Openprovider so it is synced."
             }
         }
     }
@@ -195,6 +225,57 @@ impl Notice {
             Severity::Warning,
             Code::WhoisPrivacyNotAllowed,
             "ID protection is on in WHMCS, but Openprovider does not allow WHOIS privacy for this domain",
+        )
+    }
+
+    pub(crate) fn excluded() -> Notice {
+        Notice::new(
+            Severity::Info,
+            Code::Excluded,
+            "Excluded by policy: nothing was changed on either side",
+        )
+    }
+
+    pub(crate) fn transfer_confirmation_stale(why: &str) -> Notice {
+        Notice::new(
+            Severity::Warning,
+            Code::TransferConfirmationStale,
+            format!("The confirmed transfer away was not applied: {why}"),
+        )
+    }
+
+    /// `renews`: the record is ACT with auto-renew not off.
+    pub(crate) fn not_in_whmcs(renews: bool) -> Notice {
+        Notice::new(
+            if renews {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            Code::NotInWhmcs,
+            if renews {
+                "In Openprovider, renewed automatically, and no WHMCS row bills it"
+            } else {
+                "In Openprovider, and no WHMCS row bills it"
+            },
+        )
+    }
+
+    /// `live`: the WHMCS row is in the Active or Pending class.
+    pub(crate) fn registrar_mismatch(live: bool, row: u64, registrar: &str) -> Notice {
+        let filed = if registrar.is_empty() {
+            "no registrar".to_string()
+        } else {
+            format!("registrar {registrar:?}")
+        };
+        Notice::new(
+            if live {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            Code::RegistrarMismatch,
+            format!("WHMCS row #{row} files this domain under {filed}, not Openprovider"),
         )
     }
 

@@ -23,7 +23,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 
 use crate::modifiable::is_modifiable;
 use crate::name::normalize;
-use crate::policy::Policy;
+use crate::policy::{has_extension, Policy};
 use crate::rule::Decision;
 use crate::snapshot::{LookupError, OpDomain, Snapshot, WhmcsRow};
 use crate::status;
@@ -38,6 +38,9 @@ pub(crate) struct Pairing<'a> {
     /// Normalised name -> id of the row kept in sync, for names with several rows.
     kept: Map<String, u64>,
     lookups: Map<String, &'a LookupError>,
+    /// The request's policy, and one per `by_extension` entry (longest extension first).
+    policy: &'a Policy,
+    per_extension: Vec<(String, Policy)>,
 }
 
 impl<'a> Pairing<'a> {
@@ -59,6 +62,8 @@ impl<'a> Pairing<'a> {
 
         let names: Vec<Option<String>> =
             request.whmcs.iter().map(|r| normalize(&r.domain)).collect();
+        let per_extension = request.policy.per_extension();
+        let policy_for = |name: &str| row_policy(&request.policy, &per_extension, name);
 
         // Rows that take part in choosing, by name; only names with several rows matter.
         let judged = || {
@@ -68,6 +73,8 @@ impl<'a> Pairing<'a> {
                 .zip(&names)
                 .filter(|(row, _)| row.status.is_some() && row.defects.is_empty())
                 .filter_map(|(row, name)| Some((row, name.as_deref()?)))
+                // An excluded name is nobody's to keep in sync (v1.4).
+                .filter(|(_, name)| !request.policy.is_excluded(name))
         };
         let mut counts: Map<&str, u32> =
             Map::with_capacity_and_hasher(names.len(), Default::default());
@@ -82,7 +89,7 @@ impl<'a> Pairing<'a> {
             .into_iter()
             .map(|(name, rows)| {
                 let op = op_by_name.get(name).copied();
-                (name.to_string(), kept_row(&rows, op, &request.policy))
+                (name.to_string(), kept_row(&rows, op, policy_for(name)))
             })
             .collect();
 
@@ -107,7 +114,15 @@ impl<'a> Pairing<'a> {
             op_by_name,
             kept,
             lookups,
+            policy: &request.policy,
+            per_extension,
         }
+    }
+
+    /// The policy for normalised `name`: the longest matching `by_extension` entry's
+    /// fields over the request's (v1.4).
+    pub(crate) fn policy_for(&self, name: &str) -> &Policy {
+        row_policy(self.policy, &self.per_extension, name)
     }
 
     pub(crate) fn openprovider(&self, name: &str) -> Option<&'a OpDomain> {
@@ -122,6 +137,17 @@ impl<'a> Pairing<'a> {
     pub(crate) fn lookup_error(&self, name: &str) -> Option<&'a LookupError> {
         self.lookups.get(name).copied()
     }
+}
+
+fn row_policy<'p>(
+    top: &'p Policy,
+    per_extension: &'p [(String, Policy)],
+    name: &str,
+) -> &'p Policy {
+    per_extension
+        .iter()
+        .find(|(extension, _)| has_extension(name, extension))
+        .map_or(top, |(_, policy)| policy)
 }
 
 /// The highest id among rows live now and still live after this run's status decision;

@@ -6,6 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::name::normalize;
 use crate::snapshot::{expected_object, RequestError};
 use crate::status::WhmcsStatus;
 
@@ -59,6 +60,51 @@ pub struct Policy {
     pub protected_statuses: Vec<WhmcsStatus>,
     /// `None`: no brake (the contract's default; hosts turn it on).
     pub mass_change_limit: Option<MassChangeLimit>,
+    /// v1.4: rows and records left out of the sync.
+    pub exclude: Exclude,
+    /// v1.4: per-extension fields over this policy's, longest extension first.
+    pub by_extension: Vec<ExtensionPolicy>,
+}
+
+/// v1.4 `policy.exclude`: names and extensions in their normalised form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exclude {
+    pub domains: Vec<String>,
+    pub extensions: Vec<String>,
+}
+
+impl Exclude {
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty() && self.extensions.is_empty()
+    }
+}
+
+/// v1.4 `policy.by_extension.<extension>`: the per-row fields it sets, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionPolicy {
+    /// Normalised (IDN labels in ASCII), without a leading dot.
+    pub extension: String,
+    /// The per-row fields it sets (checked when read), in the request's order.
+    pub fields: serde_json::Map<String, Value>,
+}
+
+/// The fields a `by_extension` entry may set: the per-row ones.
+pub(crate) const PER_EXTENSION_FIELDS: [&str; 8] = [
+    "sync_status",
+    "sync_expiry_date",
+    "expiry_source",
+    "sync_due_date",
+    "due_date_offset_days",
+    "due_date_max_shift_days",
+    "sync_auto_renew",
+    "sync_whois_privacy",
+];
+
+/// Whether normalised `name` ends in normalised `extension` as whole labels (`co.uk`
+/// matches `shop.co.uk`, never `shopco.uk`).
+pub(crate) fn has_extension(name: &str, extension: &str) -> bool {
+    name.strip_suffix(extension)
+        .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
 }
 
 impl Default for Policy {
@@ -74,6 +120,8 @@ impl Default for Policy {
             sync_whois_privacy: true,
             protected_statuses: vec![WhmcsStatus::Fraud, WhmcsStatus::Cancelled],
             mass_change_limit: None,
+            exclude: Exclude::default(),
+            by_extension: Vec::new(),
         }
     }
 }
@@ -81,6 +129,69 @@ impl Default for Policy {
 impl Policy {
     pub fn is_protected(&self, status: WhmcsStatus) -> bool {
         self.protected_statuses.contains(&status)
+    }
+
+    /// Whether normalised `name` is excluded (v1.4), by name or by extension.
+    pub fn is_excluded(&self, name: &str) -> bool {
+        self.exclude.domains.iter().any(|d| d == name)
+            || self
+                .exclude
+                .extensions
+                .iter()
+                .any(|e| has_extension(name, e))
+    }
+
+    /// The policy for each `by_extension` entry, the top-level fields under the entry's,
+    /// longest extension first (the order a row's name is matched in).
+    pub(crate) fn per_extension(&self) -> Vec<(String, Policy)> {
+        self.by_extension
+            .iter()
+            .map(|entry| {
+                let mut policy = Policy {
+                    by_extension: Vec::new(),
+                    ..self.clone()
+                };
+                for (key, v) in &entry.fields {
+                    // Checked when read: every field here is a per-row field with a good value.
+                    let _ = policy.set(key, v, key);
+                }
+                (entry.extension.clone(), policy)
+            })
+            .collect()
+    }
+
+    /// Sets one per-row field from its JSON value; `at` names it in an error.
+    fn set(&mut self, key: &str, v: &Value, at: &str) -> Result<(), RequestError> {
+        match key {
+            "sync_status" => self.sync_status = boolean(v, at)?,
+            "sync_expiry_date" => self.sync_expiry_date = boolean(v, at)?,
+            "sync_due_date" => self.sync_due_date = boolean(v, at)?,
+            "sync_auto_renew" => self.sync_auto_renew = boolean(v, at)?,
+            "sync_whois_privacy" => self.sync_whois_privacy = boolean(v, at)?,
+            "expiry_source" => {
+                self.expiry_source = match v.as_str() {
+                    Some("expiration_date") => ExpirySource::ExpirationDate,
+                    Some("renewal_date") => ExpirySource::RenewalDate,
+                    _ => {
+                        return Err(RequestError::new(
+                            at,
+                            "expected \"expiration_date\" or \"renewal_date\"",
+                        ))
+                    }
+                }
+            }
+            "due_date_offset_days" => {
+                self.due_date_offset_days = signed_days(v, at, MAX_OFFSET_DAYS)?;
+            }
+            "due_date_max_shift_days" => {
+                self.due_date_max_shift_days = match v {
+                    Value::Null => None,
+                    v => Some(days(v, at, i64::from(i32::MAX))?),
+                }
+            }
+            _ => return Err(RequestError::new(at, "unknown policy field")),
+        }
+        Ok(())
     }
 
     /// Reads a policy object (as in a request's `policy`); `path` prefixes error paths.
@@ -92,32 +203,6 @@ impl Policy {
         for (key, v) in fields {
             let at = format!("{path}.{key}");
             match key.as_str() {
-                "sync_status" => policy.sync_status = boolean(v, &at)?,
-                "sync_expiry_date" => policy.sync_expiry_date = boolean(v, &at)?,
-                "sync_due_date" => policy.sync_due_date = boolean(v, &at)?,
-                "sync_auto_renew" => policy.sync_auto_renew = boolean(v, &at)?,
-                "sync_whois_privacy" => policy.sync_whois_privacy = boolean(v, &at)?,
-                "expiry_source" => {
-                    policy.expiry_source = match v.as_str() {
-                        Some("expiration_date") => ExpirySource::ExpirationDate,
-                        Some("renewal_date") => ExpirySource::RenewalDate,
-                        _ => {
-                            return Err(RequestError::new(
-                                at,
-                                "expected \"expiration_date\" or \"renewal_date\"",
-                            ))
-                        }
-                    }
-                }
-                "due_date_offset_days" => {
-                    policy.due_date_offset_days = signed_days(v, &at, MAX_OFFSET_DAYS)?;
-                }
-                "due_date_max_shift_days" => {
-                    policy.due_date_max_shift_days = match v {
-                        Value::Null => None,
-                        v => Some(days(v, &at, i64::from(i32::MAX))?),
-                    }
-                }
                 "protected_statuses" => {
                     let list = v.as_array().ok_or_else(|| {
                         RequestError::new(&at, "expected an array of WHMCS statuses")
@@ -135,7 +220,9 @@ impl Policy {
                     policy.protected_statuses = statuses;
                 }
                 "mass_change_limit" => policy.mass_change_limit = mass_change_limit(v, &at)?,
-                _ => return Err(RequestError::new(at, "unknown policy field")),
+                "exclude" => policy.exclude = exclude(v, &at)?,
+                "by_extension" => policy.by_extension = by_extension(v, &at)?,
+                key => policy.set(key, v, &at)?,
             }
         }
         Ok(policy)
@@ -145,7 +232,7 @@ impl Policy {
 /// Every field, spelt out: what a host sends once it has resolved its configuration.
 impl Serialize for Policy {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(10))?;
+        let mut map = s.serialize_map(None)?;
         map.serialize_entry("sync_status", &self.sync_status)?;
         map.serialize_entry("sync_expiry_date", &self.sync_expiry_date)?;
         map.serialize_entry("expiry_source", self.expiry_source.field())?;
@@ -166,6 +253,24 @@ impl Serialize for Policy {
             min_rows: l.min_rows,
         });
         map.serialize_entry("mass_change_limit", &limit)?;
+        // v1.4's fields only when set: a v1.3 policy reads exactly as before.
+        if !self.exclude.is_empty() {
+            let mut exclude = serde_json::Map::new();
+            exclude.insert("domains".into(), Value::from(self.exclude.domains.clone()));
+            exclude.insert(
+                "extensions".into(),
+                Value::from(self.exclude.extensions.clone()),
+            );
+            map.serialize_entry("exclude", &exclude)?;
+        }
+        if !self.by_extension.is_empty() {
+            let by: serde_json::Map<String, Value> = self
+                .by_extension
+                .iter()
+                .map(|e| (e.extension.clone(), Value::Object(e.fields.clone())))
+                .collect();
+            map.serialize_entry("by_extension", &by)?;
+        }
         map.end()
     }
 }
@@ -229,6 +334,122 @@ fn mass_change_limit(v: &Value, path: &str) -> Result<Option<MassChangeLimit>, R
         None => return Err(RequestError::new(format!("{path}.min_rows"), "missing")),
     };
     Ok(Some(MassChangeLimit { percent, min_rows }))
+}
+
+/// `{"domains": [...], "extensions": [...]}`, both optional.
+fn exclude(v: &Value, path: &str) -> Result<Exclude, RequestError> {
+    let fields = v.as_object().ok_or_else(|| {
+        RequestError::new(
+            path,
+            format!(
+                "expected {{\"domains\": [...], \"extensions\": [...]}}, found {}",
+                kind_of(v)
+            ),
+        )
+    })?;
+    let mut exclude = Exclude::default();
+    for (key, list) in fields {
+        let at = format!("{path}.{key}");
+        let (target, extensions) = match key.as_str() {
+            "domains" => (&mut exclude.domains, false),
+            "extensions" => (&mut exclude.extensions, true),
+            _ => {
+                return Err(RequestError::new(
+                    at,
+                    "unknown field (expected domains and extensions)",
+                ))
+            }
+        };
+        let items = list
+            .as_array()
+            .ok_or_else(|| RequestError::new(&at, "expected an array of names"))?;
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{at}[{i}]");
+            let text = item
+                .as_str()
+                .ok_or_else(|| RequestError::new(&at, "expected a string"))?;
+            let name = if extensions {
+                extension(text)
+            } else {
+                normalize(text)
+            };
+            target.push(name.ok_or_else(|| {
+                RequestError::new(
+                    &at,
+                    format!(
+                        "{text:?} is not a usable {}",
+                        if extensions {
+                            "extension"
+                        } else {
+                            "domain name"
+                        }
+                    ),
+                )
+            })?);
+        }
+    }
+    Ok(exclude)
+}
+
+/// `{"eu": {...}, "co.uk": {...}}`: per-row fields per extension, longest extension first.
+fn by_extension(v: &Value, path: &str) -> Result<Vec<ExtensionPolicy>, RequestError> {
+    let entries = v.as_object().ok_or_else(|| {
+        RequestError::new(
+            path,
+            format!("expected an object of extensions, found {}", kind_of(v)),
+        )
+    })?;
+    let mut list: Vec<ExtensionPolicy> = Vec::with_capacity(entries.len());
+    for (written, fields) in entries {
+        let at = format!("{path}.{written}");
+        let ext = extension(written).ok_or_else(|| {
+            RequestError::new(&at, format!("{written:?} is not a usable extension"))
+        })?;
+        if list.iter().any(|e| e.extension == ext) {
+            return Err(RequestError::new(
+                &at,
+                format!("the extension {ext} is given twice"),
+            ));
+        }
+        let fields = fields.as_object().ok_or_else(|| {
+            RequestError::new(
+                &at,
+                format!(
+                    "expected an object of policy fields, found {}",
+                    kind_of(fields)
+                ),
+            )
+        })?;
+        let mut check = Policy::default();
+        for (key, value) in fields {
+            let at = format!("{at}.{key}");
+            if !PER_EXTENSION_FIELDS.contains(&key.as_str()) {
+                return Err(RequestError::new(at, "not a per-extension field"));
+            }
+            check.set(key, value, &at)?;
+        }
+        list.push(ExtensionPolicy {
+            extension: ext,
+            fields: fields.clone(),
+        });
+    }
+    // Longest first, so the first match is the longest; equal lengths by name.
+    list.sort_by(|a, b| {
+        b.extension
+            .len()
+            .cmp(&a.extension.len())
+            .then_with(|| a.extension.cmp(&b.extension))
+    });
+    Ok(list)
+}
+
+/// An extension (`eu`, `.co.uk`, `Ελλάδα`) in its normalised form, without a leading dot.
+fn extension(text: &str) -> Option<String> {
+    let text = text.trim().trim_start_matches('.');
+    if text.is_empty() {
+        return None;
+    }
+    normalize(&format!("x.{text}")).map(|n| n["x.".len()..].to_string())
 }
 
 fn days(v: &Value, path: &str, max: i64) -> Result<i64, RequestError> {

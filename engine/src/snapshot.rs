@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::columns::WHMCS_COLUMNS;
 use crate::contract::LookupKind;
 use crate::dates::{self, OpDate};
+use crate::name::normalize;
 use crate::pairing::Map;
 use crate::policy::Policy;
 use crate::status::WhmcsStatus;
@@ -64,6 +65,22 @@ pub(crate) struct Snapshot<'a> {
     pub(crate) whmcs: Vec<WhmcsRow<'a>>,
     pub(crate) openprovider: OpenproviderSnapshot,
     pub(crate) lookup_errors: Vec<LookupError>,
+    /// v1.4: the rows filed under another registrar; `None` when the request has none
+    /// (a v1.3 request: no `openprovider_only[]` in the answer).
+    pub(crate) whmcs_other: Option<Vec<OtherRow>>,
+    /// v1.4: rows an admin confirmed as transferred away.
+    pub(crate) confirmed_transferred_away: Vec<u64>,
+}
+
+/// v1.4: a `tbldomains` row under another registrar (its four columns).
+#[derive(Debug, Clone)]
+pub(crate) struct OtherRow {
+    pub(crate) id: u64,
+    /// Normalised; `None` for a name no domain can have (such a row matches nothing).
+    pub(crate) name: Option<String>,
+    pub(crate) registrar: String,
+    /// `None` for a status that is not one of WHMCS's ten.
+    pub(crate) status: Option<WhmcsStatus>,
 }
 
 /// One `tbldomains` row, as far as the sync cares.
@@ -144,6 +161,22 @@ struct RawRequest<'a> {
     openprovider: Option<Obj<RawOpenprovider<'a>>>,
     #[serde(borrow)]
     lookup_errors: Option<Arr<Obj<RawLookup<'a>>>>,
+    #[serde(borrow)]
+    whmcs_other: Option<Arr<Obj<RawOther<'a>>>>,
+    #[serde(borrow)]
+    confirmed_transferred_away: Option<Arr<Scalar<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct RawOther<'a> {
+    #[serde(borrow)]
+    id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    domain: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    registrar: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    status: Option<Scalar<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -294,11 +327,49 @@ impl<'a> Snapshot<'a> {
             }
         }
 
+        let whmcs_other = match top.whmcs_other {
+            None => None,
+            Some(list) => {
+                let list = array(Some(list), "whmcs_other")?;
+                let mut other = Vec::with_capacity(list.len());
+                for (index, row) in list.into_iter().enumerate() {
+                    let at = Loc {
+                        list: "whmcs_other",
+                        index,
+                    };
+                    let row = OtherRow::from_raw(row, at)?;
+                    if let Some(first) = seen_ids.get(&row.id) {
+                        return Err(RequestError::new(
+                            at.field("id"),
+                            format!("id {} is also whmcs[{first}]", row.id),
+                        ));
+                    }
+                    other.push(row);
+                }
+                Some(other)
+            }
+        };
+
+        let mut confirmed_transferred_away = Vec::new();
+        if top.confirmed_transferred_away.is_some() {
+            for (index, id) in array(top.confirmed_transferred_away, "confirmed_transferred_away")?
+                .into_iter()
+                .enumerate()
+            {
+                let id = id_field(Some(&id)).map_err(|problem| {
+                    RequestError::new(format!("confirmed_transferred_away[{index}]"), problem)
+                })?;
+                confirmed_transferred_away.push(id);
+            }
+        }
+
         Ok(Snapshot {
             policy,
             whmcs,
             openprovider: OpenproviderSnapshot { complete, domains },
             lookup_errors,
+            whmcs_other,
+            confirmed_transferred_away,
         })
     }
 }
@@ -433,6 +504,37 @@ impl OpDomain {
             is_private_whois_enabled,
             is_private_whois_allowed,
             is_deleted,
+        })
+    }
+}
+
+impl OtherRow {
+    fn from_raw(raw: Obj<RawOther>, at: Loc) -> Result<OtherRow, RequestError> {
+        let row = at.object(raw)?;
+        let id = id_field(row.id.as_ref()).map_err(at.at("id"))?;
+        // Any string: a name no domain can have only matches nothing.
+        let name = match row.domain {
+            Some(Scalar::Str(s)) => normalize(&s),
+            None => return Err(RequestError::new(at.field("domain"), "missing")),
+            Some(other) => {
+                return Err(RequestError::new(
+                    at.field("domain"),
+                    format!("expected a string, found {}", other.kind()),
+                ))
+            }
+        };
+        let registrar = optional_string(row.registrar.as_ref())
+            .map_err(at.at("registrar"))?
+            .unwrap_or_default()
+            .to_string();
+        let status = optional_string(row.status.as_ref())
+            .map_err(at.at("status"))?
+            .and_then(WhmcsStatus::parse);
+        Ok(OtherRow {
+            id,
+            name,
+            registrar,
+            status,
         })
     }
 }

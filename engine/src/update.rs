@@ -11,11 +11,13 @@ use crate::columns::{REMINDERS, WHMCS_COLUMNS};
 use crate::snapshot::{OpDomain, WhmcsRow};
 
 /// Fills `result`'s updates and activity lines from its changes.
-pub(crate) fn fill(result: &mut RowResult, row: &WhmcsRow, op: &OpDomain) {
+/// `op` is the row's record; a row without one (a confirmed transfer away) changes in
+/// WHMCS only.
+pub(crate) fn fill(result: &mut RowResult, row: &WhmcsRow, op: Option<&OpDomain>) {
     if !result.whmcs_changes.is_empty() {
         result.whmcs_update = Some(whmcs(result, row));
     }
-    if !result.openprovider_changes.is_empty() {
+    if let Some(op) = op.filter(|_| !result.openprovider_changes.is_empty()) {
         result.openprovider_update = Some(OpenproviderUpdate {
             id: op.id,
             body: result

@@ -93,6 +93,8 @@ fn the_request_a_host_builds_is_the_contracts_request() {
             })],
         },
         lookup_errors: Vec::new(),
+        whmcs_other: None,
+        confirmed_transferred_away: Vec::new(),
     };
     let bytes = request.to_json();
     let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();

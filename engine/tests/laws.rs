@@ -44,6 +44,9 @@ laws! {
     a_names_spelling_does_not_matter => "a name's spelling does not matter",
     openprovider_order_does_not_matter => "the listing's order does not matter",
     same_request_same_bytes => "deterministic",
+    v14_nothing_is_guessed_from_a_partial_listing => "v1.4: nothing is guessed from a partial listing",
+    v14_confirmations_follow_the_picture => "v1.4: a confirmation never acts against the request's own picture",
+    v14_excluded_rows_never_change => "v1.4: excluded rows never change",
     law5_arbitrary_bytes_never_panic => "law 5: any bytes get an answer or a clean error",
     law5_arbitrary_json_never_panics => "law 5: any JSON gets an answer or a clean error",
 }

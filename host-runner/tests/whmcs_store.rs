@@ -75,6 +75,8 @@ fn decide(rows: &[DomainRow], domains: serde_json::Value) -> opsync_engine::Resp
             domains: serde_json::from_value(domains).unwrap(),
         },
         lookup_errors: Vec::new(),
+        whmcs_other: None,
+        confirmed_transferred_away: Vec::new(),
     };
     let bytes = opsync_engine::decide_json(&request.to_json()).unwrap();
     serde_json::from_slice(&bytes).unwrap()

@@ -32,7 +32,17 @@ export interface Policy {
   sync_auto_renew?: boolean;
   sync_whois_privacy?: boolean;
   protected_statuses?: WhmcsStatus[];
+  mass_change_limit?: { percent: number; min_rows: number } | null;
+  /** v1.4: rows and records left out of the sync (names compare normalised). */
+  exclude?: { domains?: string[]; extensions?: string[] };
+  /** v1.4: per-row fields per extension; the longest matching extension wins. */
+  by_extension?: { [extension: string]: ExtensionPolicy };
 }
+
+/** v1.4: the per-row fields a by_extension entry may set. */
+export type ExtensionPolicy = Pick<Policy,
+  | "sync_status" | "sync_expiry_date" | "expiry_source" | "sync_due_date"
+  | "due_date_offset_days" | "due_date_max_shift_days" | "sync_auto_renew" | "sync_whois_privacy">;
 
 export type WhmcsStatus =
   | "Pending" | "Pending Registration" | "Pending Transfer" | "Active" | "Grace"
@@ -75,6 +85,10 @@ export interface Request {
   whmcs: WhmcsRow[];
   openprovider: { complete?: boolean; domains: OpenproviderDomain[] };
   lookup_errors?: LookupError[];
+  /** v1.4: rows under other registrars (their four columns); absent: no openprovider_only. */
+  whmcs_other?: { id: number; domain: string; registrar: string; status: string | null }[];
+  /** v1.4: rows an admin confirmed as transferred away. */
+  confirmed_transferred_away?: number[];
 }
 
 export interface Change<T> { from: T | null; to: T }
@@ -84,7 +98,9 @@ export interface Notice {
   code:
     | "request_failed" | "unknown_status" | "invalid_date" | "due_date_shift_too_large"
     | "whois_privacy_not_allowed" | "not_modifiable" | "not_in_openprovider"
-    | "lookup_failed" | "not_checked" | "invalid_record" | "duplicate_domain";
+    | "lookup_failed" | "not_checked" | "invalid_record" | "duplicate_domain"
+    | "mass_change_held" | "excluded" | "transfer_confirmation_stale" | "not_in_whmcs"
+    | "registrar_mismatch";
   message: string;
 }
 
@@ -120,7 +136,16 @@ export interface Response {
   summary: {
     rows: number; changed_rows: number; whmcs_updates: number;
     openprovider_updates: number; errors: number; warnings: number;
+    held?: boolean; held_rows?: number;
+    /** v1.4: openprovider_only's length, when the request carried whmcs_other. */
+    openprovider_only?: number;
   };
+  notices?: Notice[];
+  /** v1.4: live records no openprovider row of WHMCS has (empty from a partial listing). */
+  openprovider_only?: {
+    openprovider_id: number; domain: string; status: string | null; expiry: string | null;
+    autorenew: string | null; whmcs_id: number | null; registrar: string | null; notice: Notice;
+  }[];
 }
 
 export interface ReportInput {
