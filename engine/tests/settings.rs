@@ -203,3 +203,45 @@ fn the_extensions_the_module_renews_after_a_transfer_are_left_to_it() {
         )
     );
 }
+
+#[test]
+fn opsync_toml_holds_exclusions_and_rules_per_extension() {
+    let raw = json!({
+        "opsync_toml": {
+            "policy": {
+                "due_date_offset_days": 7,
+                "exclude": {"domains": ["Keep-Me.COM"], "extensions": [".co.uk"]},
+                "by_extension": {"eu": {"due_date_offset_days": 30, "expiry_source": "expiration_date"}},
+            },
+        },
+        "api": {"username": "reseller", "password": "secret"},
+    });
+    let s = settings(&raw);
+    assert!(s.policy.is_excluded("keep-me.com"));
+    assert!(s.policy.is_excluded("shop.co.uk"));
+    assert!(!s.policy.is_excluded("shopco.uk"));
+    assert_eq!(s.policy.by_extension.len(), 1);
+    assert_eq!(
+        shown(&s, "policy.exclude"),
+        ("domains: keep-me.com; extensions: co.uk", "file")
+    );
+    assert_eq!(
+        shown(&s, "policy.by_extension.eu"),
+        (
+            "due_date_offset_days = 30, expiry_source = expiration_date",
+            "file"
+        )
+    );
+
+    let mut bad = raw.clone();
+    bad["opsync_toml"]["policy"]["by_extension"]["eu"]["protected_statuses"] = json!(["Fraud"]);
+    let err = read(&bad, &Options::default()).unwrap_err().0;
+    assert_eq!(
+        err,
+        "opsync.toml: policy.by_extension.eu.protected_statuses: not a per-extension field"
+    );
+    let mut unknown = raw;
+    unknown["opsync_toml"]["policy"]["excludes"] = json!({"domains": []});
+    let err = read(&unknown, &Options::default()).unwrap_err().0;
+    assert_eq!(err, "opsync.toml: policy.excludes: unknown policy field");
+}

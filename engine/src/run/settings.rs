@@ -427,8 +427,16 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
 
     let renew_after_transfer = read.renew_after_transfer();
 
+    // v1.4's tables, from opsync.toml only: [policy.exclude], [policy.by_extension.<ext>].
+    let toml_policy = layers.toml.and_then(|t| t.get("policy"));
+    for key in TOML_POLICY_TABLES {
+        if let Some(v) = toml_policy.and_then(|p| p.get(key)) {
+            policy.insert(key.to_string(), v.clone());
+        }
+    }
     let mut policy = Policy::from_value(&Value::Object(policy), "policy")
-        .map_err(|e| SettingsError(e.to_string()))?;
+        .map_err(|e| SettingsError(format!("opsync.toml: {e}")))?;
+    show_book_rules(&policy, read.shown);
     policy.mass_change_limit = limit;
 
     let api = object(raw, "api")?;
@@ -464,6 +472,53 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
     })
 }
 
+/// The policy's tables opsync.toml may hold besides the fields of [`SETTINGS`] (v1.4).
+const TOML_POLICY_TABLES: [&str; 2] = ["exclude", "by_extension"];
+
+/// One shown line for the exclusions and one per extension's rules, as the policy read
+/// them (normalised).
+fn show_book_rules(policy: &Policy, shown: &mut Vec<Shown>) {
+    let exclude = &policy.exclude;
+    if !exclude.is_empty() {
+        let list = |l: &[String]| {
+            if l.is_empty() {
+                "none".to_string()
+            } else {
+                l.join(", ")
+            }
+        };
+        shown.push(Shown {
+            key: "policy.exclude".into(),
+            value: format!(
+                "domains: {}; extensions: {}",
+                list(&exclude.domains),
+                list(&exclude.extensions)
+            ),
+            source: "file".into(),
+            meaning: "rows and Openprovider records of these names and extensions are left \
+                      out: nothing changes on either side, each row is reported as excluded"
+                .into(),
+        });
+    }
+    for entry in &policy.by_extension {
+        let fields: Vec<String> = entry
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", shown_value(v)))
+            .collect();
+        shown.push(Shown {
+            key: format!("policy.by_extension.{}", entry.extension),
+            value: fields.join(", "),
+            source: "file".into(),
+            meaning: format!(
+                "rows and records under .{} take these over the policy above (the longest \
+                 matching extension wins)",
+                entry.extension
+            ),
+        });
+    }
+}
+
 fn setting_named(name: &str) -> &'static Setting {
     SETTINGS
         .iter()
@@ -487,7 +542,8 @@ fn check_toml(toml: &Map<String, Value>) -> Result<(), SettingsError> {
                         .into(),
                 ));
             }
-            let known = SETTINGS.iter().any(|s| s.toml == Some(path.as_str()));
+            let known = SETTINGS.iter().any(|s| s.toml == Some(path.as_str()))
+                || (section == "policy" && TOML_POLICY_TABLES.contains(&key.as_str()));
             if section == "policy" && !known {
                 return Err(SettingsError(format!(
                     "opsync.toml: policy.{key}: unknown policy field"
