@@ -61,13 +61,11 @@ pub(crate) fn decide(request: &Snapshot) -> Response {
     }
     if let Some(book) = &openprovider_only {
         summary.openprovider_only = Some(book.len() as u64);
-        for element in book {
-            match element.notice.severity {
-                Severity::Error => summary.errors += 1,
-                Severity::Warning => summary.warnings += 1,
-                Severity::Info => {}
-            }
-        }
+        // The book's notices are warnings or information, never errors.
+        summary.warnings += book
+            .iter()
+            .filter(|e| e.notice.severity == Severity::Warning)
+            .count() as u64;
     }
     Response {
         engine: ENGINE.to_string(),

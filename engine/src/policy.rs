@@ -101,10 +101,11 @@ pub(crate) const PER_EXTENSION_FIELDS: [&str; 8] = [
 ];
 
 /// Whether normalised `name` ends in normalised `extension` as whole labels (`co.uk`
-/// matches `shop.co.uk`, never `shopco.uk`).
+/// matches `shop.co.uk`, never `shopco.uk` or `co.uk` itself). A normalised name has no
+/// empty label, so what precedes the dot is a label.
 pub(crate) fn has_extension(name: &str, extension: &str) -> bool {
     name.strip_suffix(extension)
-        .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
+        .is_some_and(|rest| rest.ends_with('.'))
 }
 
 impl Default for Policy {
@@ -482,5 +483,40 @@ fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_policy_without_v14_fields_serialises_as_before() {
+        let v13 = serde_json::to_value(Policy::default()).unwrap();
+        assert!(v13.get("exclude").is_none() && v13.get("by_extension").is_none());
+
+        for exclude in [json!({"domains": ["a.com"]}), json!({"extensions": ["eu"]})] {
+            let policy = Policy::from_value(&json!({"exclude": exclude}), "policy").unwrap();
+            let back = serde_json::to_value(&policy).unwrap();
+            assert!(back.get("exclude").is_some(), "{exclude} is written back");
+            assert_eq!(Policy::from_value(&back, "policy").unwrap(), policy);
+        }
+        let policy = Policy::from_value(
+            &json!({"by_extension": {".EU": {"sync_status": false}}}),
+            "policy",
+        )
+        .unwrap();
+        let back = serde_json::to_value(&policy).unwrap();
+        assert_eq!(back["by_extension"], json!({"eu": {"sync_status": false}}));
+        assert_eq!(Policy::from_value(&back, "policy").unwrap(), policy);
+    }
+
+    #[test]
+    fn an_extension_is_whole_trailing_labels() {
+        assert!(has_extension("shop.co.uk", "co.uk"));
+        assert!(has_extension("shop.co.uk", "uk"));
+        assert!(!has_extension("shopco.uk", "co.uk"));
+        assert!(!has_extension("co.uk", "co.uk"));
     }
 }

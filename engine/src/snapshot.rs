@@ -332,6 +332,8 @@ impl<'a> Snapshot<'a> {
             Some(list) => {
                 let list = array(Some(list), "whmcs_other")?;
                 let mut other = Vec::with_capacity(list.len());
+                let mut other_ids: Map<u64, usize> =
+                    Map::with_capacity_and_hasher(list.len(), Default::default());
                 for (index, row) in list.into_iter().enumerate() {
                     let at = Loc {
                         list: "whmcs_other",
@@ -342,6 +344,12 @@ impl<'a> Snapshot<'a> {
                         return Err(RequestError::new(
                             at.field("id"),
                             format!("id {} is also whmcs[{first}]", row.id),
+                        ));
+                    }
+                    if let Some(first) = other_ids.insert(row.id, index) {
+                        return Err(RequestError::new(
+                            at.field("id"),
+                            format!("id {} appears twice (also at whmcs_other[{first}])", row.id),
                         ));
                     }
                     other.push(row);

@@ -245,3 +245,53 @@ fn opsync_toml_holds_exclusions_and_rules_per_extension() {
     let err = read(&unknown, &Options::default()).unwrap_err().0;
     assert_eq!(err, "opsync.toml: policy.excludes: unknown policy field");
 }
+
+#[test]
+fn the_addon_holds_exclusions_and_rules_per_extension_as_text() {
+    let addon = json!({
+        "exclude_domains": "keep-me.com,\nAlso-Me.NL",
+        "exclude_extensions": ".co.uk",
+        "by_extension": "# per extension\neu: due_date_offset_days = 30, expiry_source = \"renewal_date\"\nuk: sync_auto_renew = no, due_date_max_shift_days = none\n",
+    });
+    let s = settings(&drop_in(addon.clone(), shipped(), ""));
+    assert!(s.policy.is_excluded("also-me.nl") && s.policy.is_excluded("shop.co.uk"));
+    assert_eq!(
+        shown(&s, "policy.exclude"),
+        (
+            "domains: keep-me.com, also-me.nl; extensions: co.uk",
+            "opsync addon"
+        )
+    );
+    assert_eq!(
+        shown(&s, "policy.by_extension.eu"),
+        (
+            "due_date_offset_days = 30, expiry_source = renewal_date",
+            "opsync addon"
+        )
+    );
+    assert_eq!(
+        shown(&s, "policy.by_extension.uk").0,
+        "due_date_max_shift_days = none, sync_auto_renew = false"
+    );
+
+    let mut bad = addon.clone();
+    bad["by_extension"] = json!("eu due_date_offset_days = 30");
+    let err = read(&drop_in(bad, shipped(), ""), &Options::default())
+        .unwrap_err()
+        .0;
+    assert!(
+        err.starts_with(
+            "the opsync addon's setting by_extension, line 1: expected the extension, a colon"
+        ),
+        "{err}"
+    );
+    let mut wrong = addon;
+    wrong["by_extension"] = json!("eu: batch_size = 5");
+    let err = read(&drop_in(wrong, shipped(), ""), &Options::default())
+        .unwrap_err()
+        .0;
+    assert_eq!(
+        err,
+        "the opsync addon's settings: policy.by_extension.eu.batch_size: not a per-extension field"
+    );
+}

@@ -427,16 +427,43 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
 
     let renew_after_transfer = read.renew_after_transfer();
 
-    // v1.4's tables, from opsync.toml only: [policy.exclude], [policy.by_extension.<ext>].
+    // v1.4's tables: opsync.toml's [policy.exclude] and [policy.by_extension.<ext>], or
+    // the addon's fields (exclude_domains, exclude_extensions, by_extension) in their place.
     let toml_policy = layers.toml.and_then(|t| t.get("policy"));
+    let addon_rules = match layers.addon {
+        Some(addon) => addon_book_rules(addon)?,
+        None => Map::new(),
+    };
+    let mut sources = Vec::new();
     for key in TOML_POLICY_TABLES {
         if let Some(v) = toml_policy.and_then(|p| p.get(key)) {
             policy.insert(key.to_string(), v.clone());
+            sources.push((key, "file", "opsync.toml: "));
+        } else if let Some(v) = addon_rules.get(key) {
+            policy.insert(key.to_string(), v.clone());
+            sources.push((key, "opsync addon", "the opsync addon's settings: "));
         }
     }
-    let mut policy = Policy::from_value(&Value::Object(policy), "policy")
-        .map_err(|e| SettingsError(format!("opsync.toml: {e}")))?;
-    show_book_rules(&policy, read.shown);
+    let mut policy = Policy::from_value(&Value::Object(policy), "policy").map_err(|e| {
+        let key = e.path.split('.').nth(1).unwrap_or_default();
+        let place = sources
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map_or("", |(_, _, place)| *place);
+        SettingsError(format!("{place}{e}"))
+    })?;
+    let source = |key: &str| {
+        sources
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map_or("file", |(_, source, _)| *source)
+    };
+    show_book_rules(
+        &policy,
+        read.shown,
+        source("exclude"),
+        source("by_extension"),
+    );
     policy.mass_change_limit = limit;
 
     let api = object(raw, "api")?;
@@ -477,7 +504,7 @@ const TOML_POLICY_TABLES: [&str; 2] = ["exclude", "by_extension"];
 
 /// One shown line for the exclusions and one per extension's rules, as the policy read
 /// them (normalised).
-fn show_book_rules(policy: &Policy, shown: &mut Vec<Shown>) {
+fn show_book_rules(policy: &Policy, shown: &mut Vec<Shown>, exclude_from: &str, rules_from: &str) {
     let exclude = &policy.exclude;
     if !exclude.is_empty() {
         let list = |l: &[String]| {
@@ -494,7 +521,7 @@ fn show_book_rules(policy: &Policy, shown: &mut Vec<Shown>) {
                 list(&exclude.domains),
                 list(&exclude.extensions)
             ),
-            source: "file".into(),
+            source: exclude_from.into(),
             meaning: "rows and Openprovider records of these names and extensions are left \
                       out: nothing changes on either side, each row is reported as excluded"
                 .into(),
@@ -509,7 +536,7 @@ fn show_book_rules(policy: &Policy, shown: &mut Vec<Shown>) {
         shown.push(Shown {
             key: format!("policy.by_extension.{}", entry.extension),
             value: fields.join(", "),
-            source: "file".into(),
+            source: rules_from.into(),
             meaning: format!(
                 "rows and records under .{} take these over the policy above (the longest \
                  matching extension wins)",
@@ -517,6 +544,73 @@ fn show_book_rules(policy: &Policy, shown: &mut Vec<Shown>) {
             ),
         });
     }
+}
+
+/// The addon's fields for v1.4's tables, as the policy's JSON: `exclude_domains` and
+/// `exclude_extensions` (names separated by commas, spaces or lines), and `by_extension`
+/// (one line per extension: `eu: due_date_offset_days = 30, expiry_source = renewal_date`;
+/// a value is true/false (yes/no, on/off), a whole number, none, or text).
+fn addon_book_rules(addon: &Map<String, Value>) -> Result<Map<String, Value>, SettingsError> {
+    let text = |key: &str| {
+        addon
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+    };
+    let list = |key: &str| -> Vec<Value> {
+        text(key)
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(Value::from)
+            .collect()
+    };
+    let mut rules = Map::new();
+    let (domains, extensions) = (list("exclude_domains"), list("exclude_extensions"));
+    if !domains.is_empty() || !extensions.is_empty() {
+        rules.insert(
+            "exclude".into(),
+            json!({"domains": domains, "extensions": extensions}),
+        );
+    }
+    let mut by = Map::new();
+    for (n, line) in text("by_extension").lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |why: &str| {
+            SettingsError(format!(
+                "the opsync addon's setting by_extension, line {}: {why} (write \
+                 \"eu: due_date_offset_days = 30, expiry_source = renewal_date\")",
+                n + 1
+            ))
+        };
+        let (extension, fields) = line
+            .split_once(':')
+            .ok_or_else(|| bad("expected the extension, a colon, then its fields"))?;
+        let mut entry = Map::new();
+        for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            let (key, value) = field
+                .split_once('=')
+                .ok_or_else(|| bad(&format!("{field:?} is not field = value")))?;
+            let value = value.trim().trim_matches('"');
+            let value = match value.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" => Value::Bool(true),
+                "false" | "no" | "off" => Value::Bool(false),
+                "none" => Value::Null,
+                _ => value
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::from(value), Value::from),
+            };
+            entry.insert(key.trim().to_string(), value);
+        }
+        by.insert(extension.trim().to_string(), Value::Object(entry));
+    }
+    if !by.is_empty() {
+        rules.insert("by_extension".into(), Value::Object(by));
+    }
+    Ok(rules)
 }
 
 fn setting_named(name: &str) -> &'static Setting {

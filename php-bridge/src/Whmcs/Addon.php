@@ -89,6 +89,30 @@ final class Addon
                 'min_age_hours' => $number('Minimum age (hours)', "A batched run leaves out domains synced less than this many hours ago (empty: the module's updateInterval)"),
                 'send_empty' => $yesNo('Mail empty reports', 'sendEmptyActivityEmail', 'Mail a report even when nothing changed'),
                 'repeat_still_open_hours' => $number('Repeat open problems (hours)', 'Problems already reported are listed in full again after this many hours; in between a report gives them one line (empty: 24; 0: every report)'),
+                'exclude_domains' => [
+                    'FriendlyName' => 'Leave these domains alone',
+                    'Type' => 'textarea',
+                    'Rows' => '3',
+                    'Cols' => '60',
+                    'Description' => 'Domain names, separated by commas or lines: nothing changes for them on either side, '
+                        . 'and each run counts them as excluded',
+                ],
+                'exclude_extensions' => [
+                    'FriendlyName' => 'Leave these extensions alone',
+                    'Type' => 'text',
+                    'Size' => '40',
+                    'Description' => 'Extensions, separated by commas (co.uk matches shop.co.uk)',
+                ],
+                'by_extension' => [
+                    'FriendlyName' => 'Rules per extension',
+                    'Type' => 'textarea',
+                    'Rows' => '4',
+                    'Cols' => '60',
+                    'Description' => 'One line per extension, over the settings above: '
+                        . '"eu: due_date_offset_days = 30, expiry_source = renewal_date". Fields: sync_status, '
+                        . 'sync_expiry_date, expiry_source, sync_due_date, due_date_offset_days, due_date_max_shift_days, '
+                        . 'sync_auto_renew, sync_whois_privacy. The longest matching extension wins',
+                ],
                 'run_from_cron' => [
                     'FriendlyName' => "Run from WHMCS's cron",
                     'Type' => 'yesno',

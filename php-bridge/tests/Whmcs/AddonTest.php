@@ -49,7 +49,8 @@ final class AddonTest extends TestCase
         self::assertSame(
             ['sync_status', 'sync_expiry_date', 'expiry_source', 'sync_due_date', 'due_date_offset_days',
                 'due_date_max_shift_days', 'sync_auto_renew', 'sync_whois_privacy', 'protected_statuses',
-                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'min_age_hours', 'send_empty', 'repeat_still_open_hours', 'run_from_cron',
+                'mass_change_percent', 'mass_change_min_rows', 'batch_size', 'min_age_hours', 'send_empty', 'repeat_still_open_hours',
+                'exclude_domains', 'exclude_extensions', 'by_extension', 'run_from_cron',
                 'cron_interval_hours'],
             array_keys($config['fields'])
         );

@@ -92,6 +92,33 @@ final class ShippedModuleTest extends TestCase
         }
     }
 
+    public function testTheAddonsExclusionsAndRulesPerExtensionHold(): void
+    {
+        $shipped = require __DIR__ . '/../standin/modules/registrars/openprovider/configuration/advanced-module-configurations.php';
+        $advanced = ['syncUseNativeWHMCS' => false, 'domainProcessingLimit' => 0] + $shipped;
+        $addon = ['exclude_domains' => 'Alpha.COM', 'by_extension' => "eu: due_date_offset_days = 30, sync_auto_renew = no"];
+        $world = new World('book_rules', self::rows(), self::domains(), $advanced, $addon);
+        try {
+            [$status, $out, $err] = $world->install();
+            self::assertSame(0, $status, $out . $err);
+            [$status, , $err] = $world->domainSync(['--allow-mass-change']);
+            self::assertSame(0, $status, $err);
+            self::assertSame('Active|2027-05-01|2027-04-17|2027-04-17', $world->row(301), 'excluded: left alone');
+            self::assertSame('Active|2027-06-01|2027-05-18|2027-05-18', $world->row(302), "the module's offset (14 days)");
+            self::assertSame('Active|2027-06-01|2027-05-02|2027-05-02', $world->row(303), ".eu's own offset (30 days)");
+            $op = self::byId($world);
+            self::assertSame('off', $op[7301]['autorenew'], 'nothing pushed for the excluded domain');
+            self::assertFalse($op[7301]['is_private_whois_enabled']);
+            self::assertNotSame('off', $op[7302]['autorenew'], "WHMCS's auto-renew pushed for .nl");
+            self::assertSame('off', $op[7303]['autorenew'], '.eu pushes no auto-renew');
+            self::assertTrue($op[7303]['is_private_whois_enabled'], '... but its ID protection');
+            $report = $world->runs()[0]['report_text'];
+            self::assertStringContainsString('excluded 1', $report);
+        } finally {
+            $world->destroy();
+        }
+    }
+
     public function testTestModeRunsAgainstTheModulesOwnTestAddressOverPlainHttp(): void
     {
         $world = new World('test_mode', self::rows(), self::domains(), null, [], ['test_mode' => 'on']);
