@@ -47,7 +47,7 @@ pub(crate) fn openprovider_only(
         .filter(|d| !d.is_deleted)
         .filter_map(|d| Some((normalize(&d.full_name)?, d)))
         .filter(|(name, _)| !billed.contains(name.as_str()))
-        .filter(|(name, _)| !pairing.policy_for(name).is_excluded(name))
+        .filter(|(name, _)| !pairing.is_excluded(name))
         .collect();
     records.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.id.cmp(&y.id)));
 

@@ -86,7 +86,7 @@ fn decide_row(
     let op = name.and_then(|n| pairing.openprovider(n));
     let mut result = RowResult::unchanged(row.id, &row.domain, op.map(|d| d.id));
 
-    if name.is_some_and(|n| request.policy.is_excluded(n)) {
+    if name.is_some_and(|n| pairing.is_excluded(n)) {
         result.notices.push(Notice::excluded());
         return result;
     }

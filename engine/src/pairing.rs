@@ -23,7 +23,7 @@ use std::hash::{BuildHasherDefault, DefaultHasher};
 
 use crate::modifiable::is_modifiable;
 use crate::name::normalize;
-use crate::policy::{has_extension, Policy};
+use crate::policy::{has_extension, Exclusions, Policy};
 use crate::rule::Decision;
 use crate::snapshot::{LookupError, OpDomain, Snapshot, WhmcsRow};
 use crate::status;
@@ -41,6 +41,7 @@ pub(crate) struct Pairing<'a> {
     /// The request's policy, and one per `by_extension` entry (longest extension first).
     policy: &'a Policy,
     per_extension: Vec<(String, Policy)>,
+    excluded: Exclusions<'a>,
 }
 
 impl<'a> Pairing<'a> {
@@ -63,6 +64,7 @@ impl<'a> Pairing<'a> {
         let names: Vec<Option<String>> =
             request.whmcs.iter().map(|r| normalize(&r.domain)).collect();
         let per_extension = request.policy.per_extension();
+        let excluded = Exclusions::new(&request.policy);
         let policy_for = |name: &str| row_policy(&request.policy, &per_extension, name);
 
         // Rows that take part in choosing, by name; only names with several rows matter.
@@ -74,7 +76,7 @@ impl<'a> Pairing<'a> {
                 .filter(|(row, _)| row.status.is_some() && row.defects.is_empty())
                 .filter_map(|(row, name)| Some((row, name.as_deref()?)))
                 // An excluded name is nobody's to keep in sync (v1.4).
-                .filter(|(_, name)| !request.policy.is_excluded(name))
+                .filter(|(_, name)| !excluded.contains(name))
         };
         let mut counts: Map<&str, u32> =
             Map::with_capacity_and_hasher(names.len(), Default::default());
@@ -116,7 +118,13 @@ impl<'a> Pairing<'a> {
             lookups,
             policy: &request.policy,
             per_extension,
+            excluded,
         }
+    }
+
+    /// Whether normalised `name` is excluded (v1.4): by name, or by whole trailing labels.
+    pub(crate) fn is_excluded(&self, name: &str) -> bool {
+        self.excluded.contains(name)
     }
 
     /// The policy for normalised `name`: the longest matching `by_extension` entry's

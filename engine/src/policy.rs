@@ -2,6 +2,9 @@
 //! contract's. Unknown fields are an error here (unlike in the snapshots): a misspelt
 //! policy field silently ignored would change what the sync does.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, DefaultHasher};
+
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -88,6 +91,25 @@ pub struct ExtensionPolicy {
     pub fields: serde_json::Map<String, Value>,
 }
 
+/// The policy's exclusions (v1.4), names in a set: one look-up per row, not a scan.
+pub(crate) struct Exclusions<'a> {
+    names: HashSet<&'a str, BuildHasherDefault<DefaultHasher>>,
+    extensions: &'a [String],
+}
+
+impl<'a> Exclusions<'a> {
+    pub(crate) fn new(policy: &'a Policy) -> Exclusions<'a> {
+        Exclusions {
+            names: policy.exclude.domains.iter().map(String::as_str).collect(),
+            extensions: &policy.exclude.extensions,
+        }
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.names.contains(name) || self.extensions.iter().any(|e| has_extension(name, e))
+    }
+}
+
 /// The fields a `by_extension` entry may set: the per-row ones.
 pub(crate) const PER_EXTENSION_FIELDS: [&str; 8] = [
     "sync_status",
@@ -134,12 +156,7 @@ impl Policy {
 
     /// Whether normalised `name` is excluded (v1.4), by name or by extension.
     pub fn is_excluded(&self, name: &str) -> bool {
-        self.exclude.domains.iter().any(|d| d == name)
-            || self
-                .exclude
-                .extensions
-                .iter()
-                .any(|e| has_extension(name, e))
+        Exclusions::new(self).contains(name)
     }
 
     /// The policy for each `by_extension` entry, the top-level fields under the entry's,
