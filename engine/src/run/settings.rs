@@ -22,7 +22,7 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::policy::{MassChangeLimit, Policy};
+use crate::policy::{MassChangeLimit, Policy, PER_EXTENSION_FIELDS};
 use crate::status::WhmcsStatus;
 
 use super::protocol::Options;
@@ -308,17 +308,10 @@ pub fn read(raw: &Value, options: &Options) -> Result<Settings, SettingsError> {
     };
 
     let native = read.native_whmcs()?;
-    for name in [
-        "sync_status",
-        "sync_expiry_date",
-        "expiry_source",
-        "sync_due_date",
-        "due_date_offset_days",
-        "due_date_max_shift_days",
-        "sync_auto_renew",
-        "sync_whois_privacy",
-        "protected_statuses",
-    ] {
+    for name in PER_EXTENSION_FIELDS
+        .into_iter()
+        .chain(["protected_statuses"])
+    {
         let s = setting_named(name);
         let default = match name {
             "expiry_source" => Value::from(EXPIRY_SOURCE),
